@@ -1,0 +1,1 @@
+"""Cryptographic primitives: key agreement, ratchet, AEAD, signing."""

@@ -1,0 +1,92 @@
+"""Queue-server authentication and delivery encryption (queue protocol v1).
+
+Commands on a queue are authenticated with HMAC-SHA256 under a key both the client and
+the server derive from an X25519 exchange between the client's per-queue key and the
+server's per-queue key. Unlike an Ed25519 signature this is deniable (the server could have
+made it too) and costs about 1 µs to check instead of 65 µs, which matters at 10,000+
+commands per second. The server keeps only the derived keys, never the client's secrets.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+_INFO_RECIPIENT = b"simplextui/queue/v1/recipient"
+_INFO_SENDER = b"simplextui/queue/v1/sender"
+_INFO_LINK_OWNER = b"simplextui/queue/v1/link-owner"
+
+
+class DeliveryDecryptError(Exception):
+    """A delivered block failed authentication: tampered, or not for this queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    private: bytes
+    public: bytes
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        key = X25519PrivateKey.generate()
+        return cls(key.private_bytes_raw(), key.public_key().public_bytes_raw())
+
+    def exchange(self, peer_public: bytes) -> bytes:
+        """X25519 with the peer key; raises ValueError for a malformed or low-order key."""
+        private = X25519PrivateKey.from_private_bytes(self.private)
+        return private.exchange(X25519PublicKey.from_public_bytes(peer_public))
+
+
+def public_key_bytes(key: X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _hkdf(shared: bytes, info: bytes, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(shared)
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientKeys:
+    mac_key: bytes  # authenticates SUB, ACK, OFF, DEL
+    delivery_key: bytes  # AES-256-GCM key of delivered blocks
+
+
+def derive_recipient_keys(shared: bytes) -> RecipientKeys:
+    okm = _hkdf(shared, _INFO_RECIPIENT, 64)
+    return RecipientKeys(okm[:32], okm[32:])
+
+
+def derive_sender_key(shared: bytes) -> bytes:
+    return _hkdf(shared, _INFO_SENDER, 32)
+
+
+def derive_link_owner_key(shared: bytes) -> bytes:
+    return _hkdf(shared, _INFO_LINK_OWNER, 32)
+
+
+def authenticate(mac_key: bytes, authorized: bytes) -> bytes:
+    return hmac.digest(mac_key, authorized, "sha256")
+
+
+def verify(mac_key: bytes, authorized: bytes, auth: bytes) -> bool:
+    """Constant-time check; callers pass a dummy key for unknown entities to equalise timing."""
+    return hmac.compare_digest(hmac.digest(mac_key, authorized, "sha256"), auth)
+
+
+def seal_delivery(delivery_key: bytes, msg_id: bytes, plaintext: bytes) -> bytes:
+    """Encrypt a delivered block; the message id (random, unique) gives the nonce."""
+    return AESGCM(delivery_key).encrypt(msg_id[:12], plaintext, msg_id)
+
+
+def open_delivery(delivery_key: bytes, msg_id: bytes, block: bytes) -> bytes:
+    try:
+        return AESGCM(delivery_key).decrypt(msg_id[:12], block, msg_id)
+    except InvalidTag as exc:
+        raise DeliveryDecryptError("delivered block failed authentication") from exc

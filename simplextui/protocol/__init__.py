@@ -1,0 +1,1 @@
+"""Pure data and encodings of every wire format: no I/O."""

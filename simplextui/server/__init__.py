@@ -1,0 +1,1 @@
+"""The queue server: store-and-forward one-way queues over HTTPS, with no accounts."""

@@ -1,0 +1,212 @@
+"""One server's HTTP side: pinned httpx clients and the protocol session.
+
+Batches go over one keep-alive ``httpx.AsyncClient`` (HTTP/1.1); the subscription stream has
+a client of its own so that its never-ending response never holds a connection the batches
+need. Every failure is mapped to a transport error here, so nothing above sees httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+
+from simplextui.protocol import queue
+from simplextui.protocol.address import ServerAddress
+from simplextui.protocol.errors import ErrorCode, ProtocolError
+from simplextui.transport.errors import (
+    CertificateMismatch,
+    NetworkError,
+    ServerError,
+    SessionExpired,
+)
+from simplextui.transport.tls import pin
+
+_CONTENT_TYPE = {"content-type": "application/octet-stream"}
+SessionListener = Callable[[bytes], None]
+
+
+def _is_certificate_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def map_http_error(exc: httpx.HTTPError, address: ServerAddress) -> Exception:
+    """Translate an httpx failure into CertificateMismatch or NetworkError."""
+    if _is_certificate_failure(exc):
+        return CertificateMismatch(f"{address.short()} failed pinned certificate verification")
+    not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return NetworkError(f"{address.short()}: {type(exc).__name__}: {exc}", sent=not not_sent)
+
+
+def error_from_response(status: int, body: bytes, session_id: bytes) -> Exception:
+    """A whole-request error: ``{"error": CODE, "message": TEXT}`` with a 4xx status."""
+    if status >= 500:
+        return NetworkError(f"server answered HTTP {status}", sent=True)
+    code_text, message = "", ""
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        parsed = json.loads(body)
+        code_text, message = str(parsed.get("error", "")), str(parsed.get("message", ""))
+    try:
+        code = ErrorCode(code_text)
+    except ValueError:
+        code = ErrorCode.SESSION if status == 401 else ErrorCode.SYNTAX
+        message = message or f"HTTP {status}"
+    if code is ErrorCode.SESSION:
+        return SessionExpired(session_id)
+    return ServerError(code, message)
+
+
+class ServerConnection:
+    """Pinned HTTP clients and the current session of one queue server."""
+
+    def __init__(self, address: ServerAddress, *, timeout: float, max_connections: int) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+        self._stream_client: httpx.AsyncClient | None = None
+        self._start_lock = asyncio.Lock()
+        self._session_lock = asyncio.Lock()
+        self._session_id: bytes | None = None
+        self._version = queue.PROTOCOL_VERSION
+        self._listeners: list[SessionListener] = []
+        self.server_clock_offset_ms = 0
+        self.sessions_opened = 0
+        self.requests_sent = 0
+        self._closed = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Pin the certificate (once) and build the HTTP clients."""
+        if self._client is not None:
+            return
+        async with self._start_lock:
+            if self._closed:
+                raise NetworkError("client is closed", sent=False)
+            if self._client is not None:
+                return
+            context = await pin(self.address, self.timeout)
+            limits = httpx.Limits(max_connections=self._max_connections,
+                                  max_keepalive_connections=self._max_connections)
+            self._client = httpx.AsyncClient(
+                base_url=self.address.base_url, verify=context, http1=True, http2=False,
+                timeout=httpx.Timeout(self.timeout), limits=limits, trust_env=False,
+                headers=_CONTENT_TYPE,
+            )
+            # The stream waits for frames indefinitely: the ping watchdog replaces read timeouts.
+            self._stream_client = httpx.AsyncClient(
+                base_url=self.address.base_url, verify=context, http1=True, http2=False,
+                timeout=httpx.Timeout(self.timeout, read=None),
+                limits=httpx.Limits(max_connections=1), trust_env=False, headers=_CONTENT_TYPE,
+            )
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    async def close(self) -> None:
+        self._closed = True
+        clients, self._client, self._stream_client = (
+            (self._client, self._stream_client), None, None)
+        for client in clients:
+            if client is not None:
+                await client.aclose()
+
+    # -------------------------------------------------------------------- sessions
+
+    def add_session_listener(self, listener: SessionListener) -> None:
+        """Call ``listener(session_id)`` whenever a session is opened (first or renewed)."""
+        self._listeners.append(listener)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def current_session(self) -> bytes | None:
+        return self._session_id
+
+    async def session(self) -> bytes:
+        """The current session id, opening a session first if there is none."""
+        session_id = self._session_id
+        if session_id is not None:
+            return session_id
+        async with self._session_lock:
+            if self._session_id is None:
+                await self._open_session()
+            assert self._session_id is not None
+            return self._session_id
+
+    async def renew_session(self, stale: bytes) -> bytes:
+        """Replace ``stale`` by a new session, unless another task already did."""
+        async with self._session_lock:
+            if self._session_id == stale or self._session_id is None:
+                self._session_id = None
+                await self._open_session()
+            assert self._session_id is not None
+            return self._session_id
+
+    async def _open_session(self) -> None:
+        await self.start()
+        hello = queue.encode_session_hello(
+            queue.SessionHello(queue.MIN_VERSION, queue.PROTOCOL_VERSION))
+        body = await self._post("/v1/session", hello, b"")
+        try:
+            info = queue.decode_session_info(body)
+        except ProtocolError as exc:
+            raise ServerError(ErrorCode.SYNTAX, f"bad session answer: {exc}") from exc
+        self._session_id = info.session_id
+        self._version = info.version
+        self.server_clock_offset_ms = info.server_time_ms - int(time.time() * 1000)
+        self.sessions_opened += 1
+        for listener in self._listeners:
+            listener(info.session_id)
+
+    # ---------------------------------------------------------------------- requests
+
+    async def post_batch(self, session_id: bytes, body: bytes) -> bytes:
+        """POST one encoded batch; raises SessionExpired, ServerError or NetworkError."""
+        return await self._post("/v1/batch", body, session_id)
+
+    async def _post(self, path: str, body: bytes, session_id: bytes) -> bytes:
+        await self.start()
+        client = self._client
+        if client is None:
+            raise NetworkError("client is closed", sent=False)
+        self.requests_sent += 1
+        try:
+            response = await client.post(path, content=body)
+        except httpx.HTTPError as exc:
+            raise map_http_error(exc, self.address) from exc
+        if response.status_code != 200:
+            raise error_from_response(response.status_code, response.content, session_id)
+        return response.content
+
+    @contextlib.asynccontextmanager
+    async def open_stream(self, session_id: bytes) -> AsyncIterator[httpx.Response]:
+        """Open ``POST /v1/stream`` for a session; yields the 200 response to read from."""
+        await self.start()
+        client = self._stream_client
+        if client is None:
+            raise NetworkError("client is closed", sent=False)
+        try:
+            async with client.stream("POST", "/v1/stream", content=session_id) as response:
+                if response.status_code != 200:
+                    body = await response.aread()
+                    raise error_from_response(response.status_code, body, session_id)
+                yield response
+        except httpx.HTTPError as exc:
+            raise map_http_error(exc, self.address) from exc

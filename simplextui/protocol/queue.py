@@ -608,6 +608,7 @@ def decode_delivered(data: bytes) -> DeliveredMessage:
     except ValueError as exc:
         raise ProtocolError(ErrorCode.SYNTAX, "unknown delivered message kind") from exc
     body = r.medium()
-    if any(r.rest()):
+    rest = r.rest()
+    if rest.count(0) != len(rest):
         raise ProtocolError(ErrorCode.SYNTAX, "non-zero padding")
     return DeliveredMessage(ts, flags, kind, body)

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-
 from simplextui.crypto.queue_auth import (
     KeyPair,
     derive_link_owner_key,
@@ -29,7 +27,6 @@ from simplextui.protocol import queue as q
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.server.config import ServerConfig
 from simplextui.server.errors_log import ErrorClassLog
-from simplextui.server.models import messages, queues
 from simplextui.server.sessions import Session, SessionRegistry, Subscription
 from simplextui.server.store import LinkState, QueueState, ServerStore, StoredMessage, WriteSet
 
@@ -77,11 +74,9 @@ class QueueServerCore:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
-        async with self.store.engine.connect() as conn:
-            max_seq = (await conn.execute(select(func.max(messages.c.seq)))).scalar()
-            max_pk = (await conn.execute(select(func.max(queues.c.id)))).scalar()
-        self._next_seq = int(max_seq or 0) + 1
-        self._next_queue_pk = int(max_pk or 0) + 1
+        max_seq, max_pk = await self.store.max_ids()
+        self._next_seq = max_seq + 1
+        self._next_queue_pk = max_pk + 1
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="queue-server-sweeper")
 
     async def stop(self) -> None:
@@ -148,9 +143,11 @@ class QueueServerCore:
                     resp = q.Err(exc.code)
             responses[i] = q.ResponseTransmission(t.corr_id, t.entity_id, resp)
 
+        fetch = self._wanted(effects.fetch_next)
         try:
-            if writes:
-                await self.store.apply(writes, now_ms)
+            first: dict[int, StoredMessage] = {}
+            if writes or fetch:
+                first = await self.store.apply(writes, now_ms, fetch, self._not_before(now_ms))
         except Exception:
             log.exception("database write failed; batch refused")
             self._forget_cached_state()
@@ -161,7 +158,7 @@ class QueueServerCore:
 
         for state in effects.new_states:
             self._cache_queue(state)
-        await self._run_effects(effects, now_ms)
+        self._run_effects(effects, first)
         out: list[bytes] = []
         for r in responses:
             assert r is not None
@@ -437,7 +434,15 @@ class QueueServerCore:
 
     # ------------------------------------------------------------------ delivery
 
-    async def _run_effects(self, fx: _BatchEffects, now_ms: int) -> None:
+    def _wanted(self, pks: set[int]) -> list[int]:
+        """Queues whose subscriber is ready for a message (nothing in flight)."""
+        return [pk for pk in pks
+                if (sub := self._subs.get(pk)) is not None and sub.in_flight_seq is None]
+
+    def _not_before(self, now_ms: int) -> int:
+        return now_ms - int(self.config.message_ttl * 1000)
+
+    def _run_effects(self, fx: _BatchEffects, first: dict[int, StoredMessage]) -> None:
         for session, rid in fx.ended:
             session.push(q.EndFrame(rid))
         for session, rid in fx.deleted:
@@ -447,16 +452,15 @@ class QueueServerCore:
         for pk, msg in fx.direct.items():
             if pk not in fx.fetch_next:
                 self._deliver(pk, msg)
-        await self._deliver_next(fx.fetch_next, now_ms)
+        for pk, msg in first.items():
+            self._deliver(pk, msg)
 
     async def _deliver_next(self, pks: set[int], now_ms: int) -> None:
-        wanted = [pk for pk in pks
-                  if (sub := self._subs.get(pk)) is not None and sub.in_flight_seq is None]
-        if not wanted:
-            return
-        not_before = now_ms - int(self.config.message_ttl * 1000)
-        for pk, msg in (await self.store.first_messages(wanted, not_before)).items():
-            self._deliver(pk, msg)
+        wanted = self._wanted(pks)
+        if wanted:
+            for pk, msg in (await self.store.first_messages(
+                    wanted, self._not_before(now_ms))).items():
+                self._deliver(pk, msg)
 
     def _deliver(self, pk: int, msg: StoredMessage) -> None:
         sub = self._subs.get(pk)
@@ -502,9 +506,7 @@ class QueueServerCore:
     async def _reload_by_pk(self, pks: set[int]) -> None:
         if not pks:
             return
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(select(queues.c.recipient_id).where(queues.c.id.in_(pks)))
-            rids = [r[0] for r in rows]
+        rids = await self.store.recipient_ids(sorted(pks))
         for state in await self.store.load_queues(recipient_ids=rids):
             self._cache_queue(state)
 

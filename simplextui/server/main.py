@@ -36,7 +36,12 @@ def run_server(config: ServerConfig) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(serve(config))
+        try:
+            import uvloop
+        except ImportError:  # uvloop is optional (no Windows build); asyncio works too
+            asyncio.run(serve(config))
+        else:
+            uvloop.run(serve(config))
     except OSError as exc:
         print(f"simplextui server: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 _BATCH_HEADER = 2 + queue.SESSION_ID_SIZE + 2  # version, session id, count
 _MAX_SESSION_RETRIES = 3
-# Commands whose duplicate would differ from the original (a second queue or link).
-_NOT_RETRIED_WHEN_AMBIGUOUS = (queue.New, queue.LinkNew)
+# Commands whose duplicate would differ from the original: a second queue. (LNEW is safe:
+# the server answers a repeated LNEW with the same owner key and fixed data like the first.)
+_NOT_RETRIED_WHEN_AMBIGUOUS = (queue.New,)
 # After a retry, these answers mean "the first attempt already did it".
 _DONE_BY_EARLIER_ATTEMPT: dict[type, ErrorCode] = {
     queue.Ack: ErrorCode.NO_MSG,
@@ -101,7 +102,7 @@ class Batcher:
         backoff_base: float = 0.1,
         backoff_cap: float = 10.0,
         max_in_flight: int = 4,
-        linger: float = 0.005,
+        linger: float = 1.0,
         max_batch: int = queue.MAX_BATCH,
         max_bytes: int = queue.MAX_REQUEST_BYTES,
         rng: random.Random | None = None,
@@ -147,13 +148,14 @@ class Batcher:
             self._pending.append(item)
             self._pending_bytes += item.size
         self._schedule_flush()
-        futures = [item.future for item in items]
-        try:
-            return list(await asyncio.gather(*futures))
-        except BaseException:
-            for f in futures:
-                f.cancel()  # those still pending are skipped when their turn comes
-            raise
+        if len(items) == 1:
+            return [await items[0].future]  # a cancelled caller cancels the future
+        # return_exceptions: every future's outcome is retrieved, none is logged as lost.
+        results = await asyncio.gather(*(item.future for item in items), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results  # type: ignore[return-value]
 
     async def submit(self, request: Request) -> queue.Response:
         return (await self.run([request]))[0]
@@ -242,7 +244,9 @@ class Batcher:
 
     async def _send(self, batch: list[_Item]) -> None:
         try:
-            await self._exchange(batch)
+            session_id, expired = await self._exchange(batch)
+            if expired:  # the server refused these with SESSION (it wants a new session)
+                await self._after_session_expired(expired, session_id)
         except SessionExpired as exc:
             await self._after_session_expired(batch, exc.session_id)
         except NetworkError as exc:
@@ -262,7 +266,9 @@ class Batcher:
             if self._pending:
                 self._flush()
 
-    async def _exchange(self, batch: list[_Item]) -> None:
+    async def _exchange(self, batch: list[_Item]) -> tuple[bytes, list[_Item]]:
+        """Send one request and settle its items; returns the session used and the items
+        the server refused with SESSION (not executed: to send again in a new session)."""
         try:
             session_id = await self._link.session()
         except NetworkError as exc:  # the batch itself was not sent
@@ -287,11 +293,17 @@ class Batcher:
             raise ProtocolError(ErrorCode.SYNTAX,
                                 f"{len(answers)} responses to {len(batch)} transmissions")
         responses = [queue.decode_response_transmission(a) for a in answers]
-        for i, (item, answer) in enumerate(zip(batch, responses, strict=True)):
+        for i, answer in enumerate(responses):
             if answer.corr_id != corr_ids[i * queue.CORR_ID_SIZE : (i + 1) * queue.CORR_ID_SIZE]:
                 raise ProtocolError(ErrorCode.SYNTAX, "response out of order")
-            if not item.future.done():
-                item.future.set_result(self._settle(item, answer.response))
+        expired: list[_Item] = []
+        for item, answer in zip(batch, responses, strict=True):
+            response = answer.response
+            if isinstance(response, queue.Err) and response.code is ErrorCode.SESSION:
+                expired.append(item)
+            elif not item.future.done():
+                item.future.set_result(self._settle(item, response))
+        return session_id, expired
 
     @staticmethod
     def _settle(item: _Item, response: queue.Response) -> queue.Response:

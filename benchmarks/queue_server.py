@@ -1,0 +1,129 @@
+"""Messages per second through one queue server: send, deliver, acknowledge.
+
+    python -m benchmarks.queue_server [--messages N] [--queues Q]
+
+The server runs in its own process (SQLite in a temporary dir); this process is the client,
+on our transport (httpx). Results are printed as ratios against a no-op HTTPS endpoint (same
+TLS stack, same client library) measured in the same run, because the machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks._procs import noop_https_process, queue_server_process
+from simplextui.protocol.address import ServerAddress
+from simplextui.transport.client import QueueClient
+from simplextui.transport.events import MessageReceived, TransportEvent
+from simplextui.transport.keys import RecipientQueue, SenderQueue
+from simplextui.transport.tls import pin
+
+BODY = os.urandom(100)
+
+
+async def noop_requests_per_second(address: ServerAddress, seconds: float,
+                                   concurrency: int) -> float:
+    context = await pin(address, 10.0)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(verify=context, base_url=address.base_url,
+                                 limits=limits) as client:
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                response = await client.post("/", content=b"x" * 64)
+                response.raise_for_status()
+                done += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - start)
+
+
+class Receiver:
+    """Acknowledges every message as soon as it arrives; counts them."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.received = 0
+        self.done = asyncio.Event()
+        self.progress = asyncio.Condition()
+        self.client: QueueClient | None = None
+        self.queues: dict[bytes, RecipientQueue] = {}
+
+    async def on_event(self, event: TransportEvent) -> None:
+        if isinstance(event, MessageReceived):
+            assert self.client is not None
+            await self.client.ack(self.queues[event.recipient_id], event.msg_id)
+            self.received += 1
+            if self.received >= self.total:
+                self.done.set()
+            async with self.progress:
+                self.progress.notify_all()
+
+    async def wait_until(self, count: int) -> None:
+        """Wait until at least ``count`` messages were received (keeps senders under quota)."""
+        async with self.progress:
+            await self.progress.wait_for(lambda: self.received >= count)
+
+
+async def end_to_end(address: ServerAddress, messages: int, queues: int,
+                     batched: bool) -> float:
+    receiver = Receiver(messages)
+    async with QueueClient(address, on_event=receiver.on_event, timeout=60) as rcv, \
+            QueueClient(address, timeout=60) as snd:
+        receiver.client = rcv
+        created = await rcv.create_queues(queues)
+        receiver.queues = {q.recipient_id: q for q in created}
+        senders: list[SenderQueue] = list(await asyncio.gather(
+            *(snd.secure_queue(q.sender_id, q.server_sender_key) for q in created)))
+        await rcv.subscribe(created)
+        start = time.perf_counter()
+        if batched:
+            rounds = messages // queues
+            window = 50  # messages ahead per queue stays under the quota (128)
+            for r in range(rounds):
+                await receiver.wait_until((r - window) * queues)
+                results = await snd.send_many([(s, BODY, 0) for s in senders])
+                assert not any(results), results
+        else:
+            for i in range(messages):
+                await receiver.wait_until(i - 50)
+                await snd.send(senders[i % queues], BODY)
+        await asyncio.wait_for(receiver.done.wait(), 300)
+        return messages / (time.perf_counter() - start)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--queues", type=int, default=100)
+    parser.add_argument("--unbatched-messages", type=int, default=2_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with noop_https_process(Path(tmp) / "noop") as noop:
+            noop_1 = await noop_requests_per_second(noop, 3.0, 1)
+            noop_4 = await noop_requests_per_second(noop, 3.0, 4)
+        async with queue_server_process(Path(tmp) / "server") as address:
+            unbatched = await end_to_end(address, args.unbatched_messages, 1, batched=False)
+            batched = await end_to_end(address, args.messages, args.queues, batched=True)
+    print(f"baseline no-op HTTPS requests/s: {noop_1:,.0f} (1 in flight), "
+          f"{noop_4:,.0f} (4 in flight)")
+    print(f"unbatched, 1 queue, {args.unbatched_messages:,} msgs: {unbatched:,.0f} msg/s "
+          f"= {unbatched / noop_1:.2f}x no-op requests/s (1 in flight)")
+    print(f"batched, {args.queues} queues, {args.messages:,} msgs: {batched:,.0f} msg/s "
+          f"= {batched / noop_4:.2f}x no-op requests/s (4 in flight)")
+    print(f"batched / unbatched: {batched / unbatched:.1f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,20 @@
+"""Tunables of the agent; the defaults suit real use, tests shorten the delays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class AgentConfig:
+    retry_base: float = 0.5  # first delay (s) after a failed send; doubles per attempt
+    retry_cap: float = 60.0  # longest delay between attempts
+    quota_retry: float = 60.0  # slow retry while the peer's queue is full and no QCONT came
+    round_limit: int = 200  # SENDs per batch request (one request per round keeps order)
+    per_connection_limit: int = 100  # SENDs of one connection per round
+    dedup_window: int = 256  # digests of received queue messages kept per queue
+    receipt_delay: float = 0.005  # coalesce receipts processed within this time into one RCVD
+    subscribe_wait: float = 5.0  # start() waits this long for subscriptions, then goes on
+    stop_timeout: float = 5.0  # stop() waits this long for handlers and events in flight
+    client_options: dict[str, Any] = field(default_factory=dict)  # for QueueClient

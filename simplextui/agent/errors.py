@@ -1,0 +1,21 @@
+"""Errors the Agent API raises to its caller (bad links raise ``LinkError`` instead)."""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """An agent operation failed; the message is meant for the user."""
+
+
+class ConnectionNotFound(AgentError):
+    def __init__(self, conn_id: str) -> None:
+        super().__init__(f"no connection {conn_id!r}")
+        self.conn_id = conn_id
+
+
+class ConnectionNotReady(AgentError):
+    """The handshake has not progressed far enough for this operation."""
+
+
+class SimulatedCrash(Exception):  # noqa: N818 - a test signal, not an error condition
+    """Raised by test hooks to stop a handler at a chosen point, as a crash would."""

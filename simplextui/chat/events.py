@@ -1,0 +1,154 @@
+"""Chat events: what the chat core tells frontends as things happen (not answers to commands).
+
+Each event is a frozen dataclass with a ``TYPE`` and ``to_json()``; headless mode writes that
+JSON as one line, the TUI renders the dataclass. Events carry names (``@bob``), never db ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from simplextui.chat.view import QuoteView, json_fields
+
+__all__ = [
+    "ChatEvent",
+    "ConnectionErrorEvent",
+    "ContactConnected",
+    "ContactDeleted",
+    "ContactRequestReceived",
+    "ContactUpdated",
+    "IntegrityError",
+    "MessageDeleted",
+    "MessageReceived",
+    "MessageStatus",
+    "MessageUpdated",
+    "ReactionChanged",
+    "Ready",
+]
+
+
+class _Event:
+    __slots__ = ()
+    TYPE: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.TYPE, **json_fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(_Event):
+    """The core started: the database is open and the agent subscribed."""
+
+    TYPE: ClassVar[str] = "ready"
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequestReceived(_Event):
+    """Someone asked to connect through this user's address (/ac or /rc NAME)."""
+
+    TYPE: ClassVar[str] = "contact_request"
+    contact: str
+    display_name: str
+    full_name: str = ""
+    bio: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactConnected(_Event):
+    TYPE: ClassVar[str] = "contact_connected"
+    contact: str
+    display_name: str
+    full_name: str = ""
+    bio: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactUpdated(_Event):
+    """The contact changed its profile."""
+
+    TYPE: ClassVar[str] = "contact_updated"
+    contact: str
+    display_name: str
+    full_name: str = ""
+    bio: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDeleted(_Event):
+    """The contact deleted the connection; the history is kept, sending is no longer possible."""
+
+    TYPE: ClassVar[str] = "contact_deleted"
+    contact: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(_Event):
+    TYPE: ClassVar[str] = "message"
+    chat: str
+    from_: str
+    text: str
+    msg_id: str
+    ts: int
+    quote: QuoteView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated(_Event):
+    TYPE: ClassVar[str] = "message_updated"
+    chat: str
+    from_: str
+    msg_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted(_Event):
+    TYPE: ClassVar[str] = "message_deleted"
+    chat: str
+    from_: str
+    msg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionChanged(_Event):
+    TYPE: ClassVar[str] = "reaction"
+    chat: str
+    from_: str
+    msg_id: str
+    reaction: str
+    add: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus(_Event):
+    """A sent message moved on: ``sent`` (server accepted), ``delivered``, ``read``."""
+
+    TYPE: ClassVar[str] = "message_status"
+    chat: str
+    msg_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrityError(_Event):
+    """Messages were skipped or a message failed the integrity check (shown, not hidden)."""
+
+    TYPE: ClassVar[str] = "integrity_error"
+    contact: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionErrorEvent(_Event):
+    TYPE: ClassVar[str] = "connection_error"
+    error: str
+    contact: str | None = None
+
+
+ChatEvent = (
+    Ready | ContactRequestReceived | ContactConnected | ContactUpdated | ContactDeleted
+    | MessageReceived | MessageUpdated | MessageDeleted | ReactionChanged | MessageStatus
+    | IntegrityError | ConnectionErrorEvent
+)

@@ -1,0 +1,1 @@
+"""Client storage: SQLAlchemy models, queries and Alembic migrations (one SQLite file)."""

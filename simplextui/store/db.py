@@ -1,0 +1,105 @@
+"""Opening the client's SQLite database: engine settings and migrations at open.
+
+``open_database(path)`` creates or upgrades the schema with Alembic (the revisions under
+``simplextui/store/migrations/versions``) before returning, so every caller sees the current
+schema. The engine runs SQLite in WAL mode with ``synchronous=NORMAL`` (durable at each
+checkpoint, safe against corruption) and with foreign keys enforced.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from simplextui.store.base import Base
+
+__all__ = ["MIGRATIONS_DIR", "Database", "load_models", "open_database", "run_migrations"]
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 5_000
+
+
+class Database:
+    """An open database: the async engine and a session factory."""
+
+    def __init__(self, engine: AsyncEngine, path: Path | None = None) -> None:
+        self.engine = engine
+        self.path = path
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        """A new session; use as ``async with db.session() as s, s.begin(): ...``."""
+        return self._sessions()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def load_models() -> None:
+    """Import every model module so that ``Base.metadata`` holds all tables."""
+    import simplextui.store.chat_models
+
+    try:
+        import simplextui.store.agent_models  # noqa: F401
+    except ModuleNotFoundError as exc:  # the agent's tables are being written in parallel
+        if exc.name != "simplextui.store.agent_models":
+            raise
+
+
+def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def create_engine_for(path: Path | str) -> AsyncEngine:
+    """An async SQLite engine with this project's pragmas (``:memory:`` works too)."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+    event.listen(engine.sync_engine, "connect", _set_pragmas)
+    return engine
+
+
+def run_migrations(connection: Connection, revision: str = "head") -> None:
+    """Upgrade the database on ``connection`` to ``revision`` (synchronous; use run_sync)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def open_database(path: Path, *, create_all: bool = False) -> Database:
+    """Open (creating if needed) the database file at ``path`` and bring its schema up to date.
+
+    ``create_all=True`` skips Alembic and creates the tables straight from the models; it is for
+    tests written before a migration covers their tables.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine_for(path)
+    load_models()
+    try:
+        async with engine.begin() as conn:
+            if create_all:
+                await conn.run_sync(Base.metadata.create_all)
+            else:
+                await conn.run_sync(run_migrations)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Database(engine, path)

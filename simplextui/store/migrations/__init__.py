@@ -1,0 +1,1 @@
+"""Alembic migrations of the client database (run at open by `simplextui.store.db`)."""

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from simplextui.crypto.errors import (
@@ -155,6 +156,7 @@ class _Step(NamedTuple):
     cks: bytes
     hks: bytes
     nhks: bytes
+    dhrs: X25519PrivateKey
     dhrs_priv: bytes
     dhrs_pub: bytes
     kem: MLKEM768PrivateKey | None
@@ -176,6 +178,7 @@ class Ratchet:
         "_ciphers",
         "_ckr",
         "_cks",
+        "_dhrs",
         "_dhrs_priv",
         "_dhrs_pub",
         "_hkr",
@@ -202,6 +205,7 @@ class Ratchet:
     _pq: bool
     _pq_recv: bool
     _max_skip: int
+    _dhrs: X25519PrivateKey | None
     _dhrs_priv: bytes
     _dhrs_pub: bytes
     _rk: bytes
@@ -239,6 +243,7 @@ class Ratchet:
         self._max_skip = max_skip
         self._cks = self._hks = self._ckr = self._hkr = None
         self._ns = self._nr = self._pn = 0
+        self._dhrs = None
         self._kem = None
         self._kem_seed = self._kem_pub = self._kem_ct = None
         self._skipped = {}
@@ -287,7 +292,7 @@ class Ratchet:
         """The joiner's ratchet (Signal's Alice), which sends the first message. With `pq`
         it offers a KEM key and, if the invitation has a KEM key, encapsulates to it."""
         self = cls._blank(shared.associated_data, pq, max_skip, key_source)
-        self._dhrs_priv, self._dhrs_pub = new_key_pair(self._keys)
+        self._dhrs, self._dhrs_priv, self._dhrs_pub = new_key_pair(self._keys)
         kem_secret = b""
         if pq:
             self._kem, self._kem_seed, self._kem_pub = new_kem_key_pair(self._keys)
@@ -295,7 +300,7 @@ class Ratchet:
                 kem_secret, self._kem_ct = self._keys.encapsulate(
                     kem_public_key(invitation.kem_public_key)
                 )
-        dh_out = dh(self._dhrs_priv, invitation.key2)
+        dh_out = dh(self._dhrs, invitation.key2)
         self._rk, self._cks, self._nhks = _root_kdf(shared.root_key, dh_out, kem_secret)
         self._hks = shared.header_key
         self._nhkr = shared.next_header_key
@@ -507,6 +512,7 @@ class Ratchet:
         self._hks = step.hks
         self._ciphers = {}
         self._nhks = step.nhks
+        self._dhrs = step.dhrs
         self._dhrs_priv = step.dhrs_priv
         self._dhrs_pub = step.dhrs_pub
         self._kem = step.kem
@@ -529,8 +535,9 @@ class Ratchet:
                 kem = MLKEM768PrivateKey.from_seed_bytes(self._kem_seed)
             kem_secret = kem_decapsulate(kem, header.kem_ct)
         peer_kem = kem_public_key(header.kem_pub) if header.kem_pub is not None else None
-        rk, ckr, nhkr = _root_kdf(self._rk, dh(self._dhrs_priv, header.dh), kem_secret)
-        dhrs_priv, dhrs_pub = new_key_pair(self._keys)
+        own = self._dhrs if self._dhrs is not None else self._dhrs_priv
+        rk, ckr, nhkr = _root_kdf(self._rk, dh(own, header.dh), kem_secret)
+        dhrs, dhrs_priv, dhrs_pub = new_key_pair(self._keys)
         new_kem: MLKEM768PrivateKey | None = None
         kem_seed = kem_pub = kem_ct = None
         kem_secret = b""
@@ -538,7 +545,7 @@ class Ratchet:
             new_kem, kem_seed, kem_pub = new_kem_key_pair(self._keys)
             if peer_kem is not None:
                 kem_secret, kem_ct = self._keys.encapsulate(peer_kem)
-        rk, cks, nhks = _root_kdf(rk, dh(dhrs_priv, header.dh), kem_secret)
+        rk, cks, nhks = _root_kdf(rk, dh(dhrs, header.dh), kem_secret)
         return _Step(
             rk=rk,
             ckr=ckr,
@@ -547,6 +554,7 @@ class Ratchet:
             cks=cks,
             hks=self._nhks,
             nhks=nhks,
+            dhrs=dhrs,
             dhrs_priv=dhrs_priv,
             dhrs_pub=dhrs_pub,
             kem=new_kem,

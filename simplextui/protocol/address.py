@@ -48,14 +48,17 @@ class ServerAddress:
         fingerprint = b64decode(fingerprint_text, 32)
         if hostport.startswith("["):
             host, close, port_part = hostport[1:].partition("]")
-            if not close or not port_part.startswith(":"):
+            if not close or not port_part.startswith(":") or ":" not in host:
                 raise ProtocolError(ErrorCode.SYNTAX, "bad IPv6 host in server address")
             port_text = port_part[1:]
         else:
             host, colon, port_text = hostport.rpartition(":")
             if not colon:
                 raise ProtocolError(ErrorCode.SYNTAX, "server address needs a port")
-        if not port_text.isdigit() or len(port_text) > 5:
+            if ":" in host:
+                raise ProtocolError(ErrorCode.SYNTAX, "an IPv6 host must be in brackets")
+        # isdigit() alone admits "²" (int() then fails) and non-ASCII decimal digits.
+        if not (port_text.isascii() and port_text.isdigit()) or len(port_text) > 5:
             raise ProtocolError(ErrorCode.SYNTAX, "server address port must be a number")
         return cls(fingerprint, host, int(port_text))
 
@@ -74,10 +77,12 @@ class ServerAddress:
 
 
 def _check_host(host: str) -> None:
+    if "%" in host:  # an IPv6 zone id names a local interface: meaningless to anyone else
+        raise ProtocolError(ErrorCode.SYNTAX, "bad host in server address")
     try:
         ipaddress.ip_address(host)
         return
     except ValueError:
         pass
-    if not _HOSTNAME.match(host):
+    if not _HOSTNAME.fullmatch(host):  # not match(): "$" would admit a trailing newline
         raise ProtocolError(ErrorCode.SYNTAX, f"bad host {host!r} in server address")

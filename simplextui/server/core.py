@@ -158,6 +158,9 @@ class QueueServerCore:
 
         for state in effects.new_states:
             self._cache_queue(state)
+        for link_id in writes.deleted_links:  # committed: the id is unknown from now on
+            self._links.pop(link_id, None)
+            self._unknown_links.add(link_id)
         self._run_effects(effects, first)
         out: list[bytes] = []
         for r in responses:

@@ -119,19 +119,19 @@ def run_scenario(pq: bool, ops: list[tuple[str, str, int]], allow_toggle: bool) 
         assert net.ratchets["inviter"].pq_active and net.ratchets["joiner"].pq_active
 
 
-@settings(derandomize=True, database=None, max_examples=100, deadline=None)
+@settings(derandomize=True, database=None, max_examples=200, deadline=None)
 @given(ops=st.lists(op_st, min_size=10, max_size=60))
 def test_interleavings_classic(ops: list[tuple[str, str, int]]) -> None:
     run_scenario(False, ops, allow_toggle=False)
 
 
-@settings(derandomize=True, database=None, max_examples=30, deadline=None)
+@settings(derandomize=True, database=None, max_examples=60, deadline=None)
 @given(ops=st.lists(op_st, min_size=10, max_size=40))
 def test_interleavings_pq(ops: list[tuple[str, str, int]]) -> None:
     run_scenario(True, ops, allow_toggle=False)
 
 
-@settings(derandomize=True, database=None, max_examples=30, deadline=None)
+@settings(derandomize=True, database=None, max_examples=60, deadline=None)
 @given(pq=st.booleans(), ops=st.lists(op_st, min_size=10, max_size=40))
 def test_interleavings_toggling_pq(pq: bool, ops: list[tuple[str, str, int]]) -> None:
     run_scenario(pq, ops, allow_toggle=True)
@@ -153,7 +153,7 @@ def tamper_fixture(pq: bool) -> tuple[bytes, list[bytes]]:
     return inviter.to_bytes(), [same, skipped, new_chain]
 
 
-@settings(derandomize=True, database=None, max_examples=100, deadline=None)
+@settings(derandomize=True, database=None, max_examples=200, deadline=None)
 @given(
     pq=st.booleans(),
     which=st.integers(0, 2),
@@ -177,7 +177,7 @@ def test_tampering_is_rejected(pq: bool, which: int, position: int, flip: int, m
     assert r.decrypt(msg, b"ad") in (b"same chain", b"skipped", b"new chain")
 
 
-@settings(derandomize=True, database=None, max_examples=80, deadline=None)
+@settings(derandomize=True, database=None, max_examples=150, deadline=None)
 @given(
     max_skip=st.integers(0, 6),
     count=st.integers(1, 14),

@@ -153,3 +153,31 @@ async def test_hand_built_oversized_parts_are_refused(client: RawClient) -> None
     ]) == [large, large, large]
     assert await client.one(new_id, q.LinkGet()) == AUTH
     assert await client.one(link_id, q.LinkGet()) == q.LinkData(b"fixed", b"user")
+
+
+async def test_deleted_link_id_can_be_created_again(server: EmbeddedServer,
+                                                    make_client: ClientFactory) -> None:
+    client = await make_client(server)
+    link_id, _, mac_key = await _new_link(client, b"first", b"u")
+    assert await client.one(link_id, q.LinkDelete(), mac_key) == q.Ok()
+    # Deleted means gone: the same answer before and after a restart.
+    owner = KeyPair.generate()
+    again = await client.one(link_id, q.LinkNew(owner.public, b"second", b"v"))
+    assert isinstance(again, q.LinkIds)
+    assert await client.one(link_id, q.LinkGet()) == q.LinkData(b"second", b"v")
+    assert await client.one(link_id, q.LinkSet(b"w"), mac_key) == AUTH  # the old key is void
+    await client.aclose()
+    await server.stop()
+    await server.start()
+    client = await make_client(server)
+    assert await client.one(link_id, q.LinkGet()) == q.LinkData(b"second", b"v")
+
+
+async def test_delete_and_recreate_in_one_batch(client: RawClient) -> None:
+    link_id, _, mac_key = await _new_link(client, b"first", b"u")
+    owner = KeyPair.generate()
+    assert await client.run([
+        (link_id, q.LinkDelete(), mac_key),
+        (link_id, q.LinkNew(owner.public, b"second", b"v"), None),
+    ]) == [q.Ok(), q.Err(ErrorCode.DUPLICATE)]
+    assert await client.one(link_id, q.LinkGet()) == AUTH

@@ -1,0 +1,183 @@
+"""State shared by the agent's parts: database access, locks, caches and the transport.
+
+Lock order: a connection's lock, then the write lock; never the other way round, and no
+network call is made while holding the write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from simplextui.agent import repo
+from simplextui.agent.config import AgentConfig
+from simplextui.agent.emitter import Emitter
+from simplextui.agent.errors import AgentError, ConnectionNotFound
+from simplextui.agent.repo import QueueRole
+from simplextui.crypto.ratchet import Ratchet
+from simplextui.protocol.address import ServerAddress
+from simplextui.protocol.b64 import b64encode
+from simplextui.transport import ClientPool, QueueClient, RecipientQueue, TransportError
+
+log = logging.getLogger("simplextui.agent")
+
+
+class Database(Protocol):
+    """What the agent needs of ``simplextui.store.db.Database``."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    def session(self) -> AsyncSession: ...
+
+
+def new_id() -> str:
+    return b64encode(os.urandom(12))
+
+
+class OutboxNotifier(Protocol):
+    def notify(self, server: str | None = None) -> None: ...
+
+
+@dataclass(slots=True)
+class ReceiveTarget:
+    """A queue we receive on: a connection's (``conn_id``) or our address's (None)."""
+
+    queue_id: int
+    conn_id: str | None
+    queue: RecipientQueue
+
+
+@dataclass(slots=True)
+class LiveConn:
+    """A connection as the agent works on it; written back in the same transaction as any
+    change, and dropped from the cache when such a transaction fails."""
+
+    id: str
+    role: str
+    state: str
+    pq: bool
+    ratchet: Ratchet | None
+    last_sent_id: int
+    last_sent_hash: bytes
+    last_rcvd_id: int
+    last_rcvd_hash: bytes
+    inviter_keys: bytes | None
+    my_info: bytes | None
+    peer_info: bytes | None
+    link_owner: dict[str, Any] | None
+    rcv: ReceiveTarget | None
+    snd_queue_id: int | None
+    snd_server: str | None
+
+    @property
+    def can_send(self) -> bool:
+        return (self.ratchet is not None and self.ratchet.can_send
+                and self.snd_queue_id is not None)
+
+
+class AgentContext:
+    def __init__(self, db: Database, servers: list[ServerAddress], pool: ClientPool,
+                 config: AgentConfig, pq: bool) -> None:
+        self.db = db
+        self.servers = list(servers)
+        self.pool = pool
+        self.config = config
+        self.pq = pq
+        self.write_lock = asyncio.Lock()
+        self.rcv_index: dict[bytes, ReceiveTarget] = {}
+        self._conns: dict[str, LiveConn] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.emitter: Emitter | None = None
+        self.outbox: OutboxNotifier | None = None
+        self.rng = random.SystemRandom()
+
+    # ------------------------------------------------------------------- database
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.write_lock, self.db.session() as s, s.begin():
+            yield s
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.db.session() as s:
+            yield s
+
+    # ---------------------------------------------------------------------- servers
+
+    def choose_server(self) -> ServerAddress:
+        if not self.servers:
+            raise AgentError("no queue servers are configured")
+        return self.rng.choice(self.servers)
+
+    def client(self, server: ServerAddress | str) -> QueueClient:
+        if isinstance(server, str):
+            server = ServerAddress.parse(server)
+        return self.pool.get(server)
+
+    async def ack(self, target: ReceiveTarget, msg_id: bytes) -> None:
+        """ACK after the commit; a failure only means the server redelivers (deduplicated)."""
+        try:
+            await self.client(target.queue.server).ack(target.queue, msg_id)
+        except TransportError as exc:
+            log.info("ack failed (%s); the message will be redelivered and dropped", exc)
+
+    # ------------------------------------------------------------------ connections
+
+    def lock(self, conn_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conn_id)
+        if lock is None:
+            lock = self._locks[conn_id] = asyncio.Lock()
+        return lock
+
+    def evict(self, conn_id: str) -> None:
+        self._conns.pop(conn_id, None)
+
+    def forget(self, conn_id: str) -> None:
+        """The connection is deleted: drop its cache entry and receive index entries."""
+        self._conns.pop(conn_id, None)
+        for rid in [rid for rid, t in self.rcv_index.items() if t.conn_id == conn_id]:
+            del self.rcv_index[rid]
+
+    async def load(self, conn_id: str) -> LiveConn:
+        """The connection (caller holds its lock); raises ConnectionNotFound."""
+        live = self._conns.get(conn_id)
+        if live is not None:
+            return live
+        async with self.reading() as s:
+            row = await repo.get_connection(s, conn_id)
+            if row is None:
+                raise ConnectionNotFound(conn_id)
+            queues = await repo.connection_queues(s, conn_id)
+        rcv = snd_id = snd_server = None
+        for q in queues:
+            if q.role == QueueRole.RCV:
+                rcv = ReceiveTarget(q.id, conn_id, RecipientQueue.from_dict(q.creds))
+            elif q.role == QueueRole.SND:
+                snd_id, snd_server = q.id, q.server
+        live = LiveConn(
+            id=row.id, role=row.role, state=row.state, pq=row.pq,
+            ratchet=Ratchet.from_bytes(row.ratchet) if row.ratchet is not None else None,
+            last_sent_id=row.last_sent_id, last_sent_hash=row.last_sent_hash,
+            last_rcvd_id=row.last_rcvd_id, last_rcvd_hash=row.last_rcvd_hash,
+            inviter_keys=row.inviter_keys, my_info=row.my_info, peer_info=row.peer_info,
+            link_owner=row.link_owner, rcv=rcv, snd_queue_id=snd_id, snd_server=snd_server)
+        self._conns[conn_id] = live
+        return live
+
+    def mark_state(self, conn_id: str, state: str) -> None:
+        live = self._conns.get(conn_id)
+        if live is not None:
+            live.state = state
+
+    def cache(self, live: LiveConn) -> None:
+        self._conns[live.id] = live

@@ -1,0 +1,270 @@
+"""The outbox worker: sends committed outbox rows, per server, in batches.
+
+One worker task per server. A round takes the due rows of that server in ``id`` order (so
+each connection's messages stay in order), puts them in ONE ``client.run`` call (one batch
+request: at most ``round_limit`` SENDs, which keeps a round within one HTTP request, so the
+server applies them in order), then records every outcome in one transaction:
+
+- OK: SKEY marks the queue secured; a MSG becomes ``sent`` (its hash is kept until the
+  receipt) and reports MessageSent; the inviter's INFO completes the handshake (Connected);
+  other rows are deleted;
+- QUOTA: the peer's queue is full; the connection pauses until the peer's QCONT, and
+  retries slowly (``quota_retry``) in case the QCONT was lost;
+- a network or transient server failure: exponential backoff per connection;
+- any other refusal (the queue is gone): the row fails and ConnectionError is reported.
+
+A connection whose SKEY is pending sends nothing else in that round. A row sent but not yet
+recorded when the process dies is sent again after restart: the receiver drops the copy by
+its digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from simplextui.agent import repo
+from simplextui.agent.context import AgentContext
+from simplextui.agent.errors import SimulatedCrash
+from simplextui.agent.events import AgentEvent, Connected, ConnectionError, MessageSent
+from simplextui.agent.repo import ConnState, OutboxItem
+from simplextui.protocol import queue
+from simplextui.protocol.errors import ErrorCode, ProtocolError
+from simplextui.transport import Request, SenderQueue, TransportError
+
+log = logging.getLogger("simplextui.agent.outbox")
+
+_TRANSIENT = frozenset({ErrorCode.INTERNAL, ErrorCode.SESSION, ErrorCode.REPLAY,
+                        ErrorCode.LARGE_BATCH})
+AfterSendHook = Callable[[list[OutboxItem]], Awaitable[None]]
+
+
+class Outbox:
+    def __init__(self, ctx: AgentContext) -> None:
+        self._ctx = ctx
+        self._workers: dict[str, _Worker] = {}
+        self._running = False
+        self._senders: dict[int, SenderQueue] = {}
+        # Test hook: runs after the server answered a round and before it is recorded.
+        self.after_send: AfterSendHook | None = None
+
+    def notify(self, server: str | None = None) -> None:
+        """New rows (or a resumed connection) for ``server``; None wakes every worker."""
+        if not self._running:
+            return
+        if server is None:
+            for worker in self._workers.values():
+                worker.wake()
+            return
+        worker = self._workers.get(server)
+        if worker is None:
+            worker = self._workers[server] = _Worker(self, server)
+            worker.start()
+        worker.wake()
+
+    async def start(self) -> None:
+        self._running = True
+        async with self._ctx.reading() as s:
+            servers = await repo.outbox_servers(s)
+        for server in servers:
+            self.notify(server)
+
+    async def stop(self) -> None:
+        self._running = False
+        workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            await worker.stop()
+
+    def sender(self, item: OutboxItem) -> SenderQueue:
+        sq = self._senders.get(item.queue_id)
+        if sq is None:
+            sq = self._senders[item.queue_id] = SenderQueue.from_dict(item.creds)
+        return sq
+
+    def backoff(self, attempts: int) -> float:
+        cfg = self._ctx.config
+        delay = min(cfg.retry_cap, cfg.retry_base * 2 ** min(attempts, 30))
+        return delay * self._ctx.rng.uniform(0.5, 1.0)
+
+
+class _Worker:
+    def __init__(self, outbox: Outbox, server: str) -> None:
+        self._outbox = outbox
+        self._ctx = outbox._ctx
+        self.server = server
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(),
+                                                            name=f"outbox {self.server}")
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        cfg = self._ctx.config
+        while True:
+            self._event.clear()
+            try:
+                async with self._ctx.reading() as s:
+                    items = await repo.due_outbox(s, self.server, time.time(),
+                                                  cfg.round_limit * 4)
+                if items:
+                    await self._round(items)
+                    continue
+                async with self._ctx.reading() as s:
+                    due = await repo.next_outbox_due(s, self.server)
+            except asyncio.CancelledError:
+                raise
+            except SimulatedCrash:
+                log.info("outbox of %s stopped by a simulated crash", self.server)
+                return
+            except Exception:
+                log.exception("outbox round for %s failed", self.server)
+                await asyncio.sleep(1.0)
+                continue
+            timeout = None if due is None else max(0.005, due - time.time())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._event.wait()
+
+    def _select(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        cfg = self._ctx.config
+        selected: list[OutboxItem] = []
+        blocked: set[str] = set()
+        per_conn: dict[str, int] = defaultdict(int)
+        sends = 0
+        for item in items:
+            if item.conn_id in blocked:
+                continue
+            if item.op == "skey":
+                selected.append(item)
+                blocked.add(item.conn_id)  # its messages go once the queue is secured
+                continue
+            if sends >= cfg.round_limit:
+                break
+            if per_conn[item.conn_id] >= cfg.per_connection_limit:
+                blocked.add(item.conn_id)
+                continue
+            per_conn[item.conn_id] += 1
+            sends += 1
+            selected.append(item)
+        return selected
+
+    def _request(self, item: OutboxItem) -> Request:
+        sq = self._outbox.sender(item)
+        if item.op == "skey":
+            assert sq.sender_keypair is not None
+            return Request(sq.sender_id, queue.SecureQueue(sq.sender_keypair.public),
+                           sq.sender_mac_key)
+        flags = queue.FLAG_NOTIFY if item.kind in ("MSG", "REQ", "CONF") else 0
+        return Request(sq.sender_id, queue.Send(item.body or b"", flags), sq.sender_mac_key)
+
+    async def _round(self, items: list[OutboxItem]) -> None:
+        selected = self._select(items)
+        client = self._ctx.client(self.server)
+        try:
+            responses: list[queue.Response | None] = list(
+                await client.run([self._request(item) for item in selected]))
+        except TransportError as exc:
+            log.info("sending to %s failed: %s", self.server, exc)
+            responses = [None] * len(selected)
+        except ProtocolError as exc:  # cannot even be encoded: never will be
+            log.error("outbox rows cannot be encoded: %s", exc)
+            responses = [queue.Err(exc.code)] * len(selected)
+        if self._outbox.after_send is not None:
+            await self._outbox.after_send(selected)
+        await self._record(selected, responses)
+
+    async def _record(self, selected: list[OutboxItem],
+                      responses: list[queue.Response | None]) -> None:
+        now = time.time()
+        secured: list[int] = []
+        deleted: list[int] = []
+        sent: list[int] = []
+        failed: list[int] = []
+        connected: list[str] = []
+        succeeded: set[str] = set()
+        quota: set[str] = set()
+        transient: set[str] = set()
+        errors: dict[str, str] = {}
+        events: list[AgentEvent] = []
+        for item, response in zip(selected, responses, strict=True):
+            if response is None or (isinstance(response, queue.Err)
+                                    and response.code in _TRANSIENT):
+                transient.add(item.conn_id)
+            elif isinstance(response, queue.Err):
+                if response.code == ErrorCode.QUOTA:
+                    quota.add(item.conn_id)
+                else:
+                    failed.append(item.id)
+                    errors.setdefault(item.conn_id, _refusal(item, response.code))
+            else:
+                succeeded.add(item.conn_id)
+                if item.op == "skey":
+                    secured.append(item.queue_id)
+                    deleted.append(item.id)
+                elif item.kind == "MSG":
+                    sent.append(item.id)
+                    assert item.agent_msg_id is not None
+                    events.append(MessageSent(item.conn_id, item.agent_msg_id))
+                else:
+                    deleted.append(item.id)
+                    if item.kind == "INFO":
+                        connected.append(item.conn_id)
+        async with self._ctx.transaction() as s:
+            await repo.mark_secured(s, secured)
+            await repo.delete_outbox(s, deleted)
+            await repo.mark_outbox(s, sent, state="sent", body=None)
+            await repo.mark_outbox(s, failed, state="failed")
+            handshakes: list[AgentEvent] = []
+            for conn_id in connected:
+                row = await repo.get_connection(s, conn_id)
+                if row is not None and row.state == ConnState.CONFIRMED:
+                    await repo.update_connection(s, conn_id, state=ConnState.CONNECTED,
+                                                 my_info=None)
+                    handshakes.append(Connected(conn_id, row.peer_info or b""))
+            events[:0] = handshakes  # the INFO went before any MSG of its connection
+            for conn_id in succeeded - quota - transient:
+                await repo.update_connection(s, conn_id, retry_at=0.0, send_attempts=0,
+                                             quota_paused=False)
+            for conn_id in quota:
+                await repo.update_connection(s, conn_id, quota_paused=True,
+                                             retry_at=now + self._ctx.config.quota_retry)
+            for conn_id in transient - quota:
+                row = await repo.get_connection(s, conn_id)
+                if row is not None:
+                    await repo.update_connection(
+                        s, conn_id, send_attempts=row.send_attempts + 1,
+                        retry_at=now + self._outbox.backoff(row.send_attempts))
+            events.extend(ConnectionError(conn_id, text) for conn_id, text in errors.items())
+            journal_ids = await repo.journal(s, events)
+        for conn_id in connected:
+            self._ctx.mark_state(conn_id, ConnState.CONNECTED)
+        if self._ctx.emitter is not None:
+            self._ctx.emitter.put_all(events, journal_ids)
+
+
+def _refusal(item: OutboxItem, code: ErrorCode) -> str:
+    if code == ErrorCode.AUTH:
+        if item.kind == "REQ":
+            return "the contact address no longer exists (its queue is gone)"
+        if item.op == "skey":
+            return "could not secure the peer's queue: it is gone or taken by someone else"
+        what = f"message {item.agent_msg_id}" if item.kind == "MSG" else item.kind
+        return f"the peer's queue is gone: {what} was not delivered"
+    if code == ErrorCode.LARGE_MSG:
+        return f"the server refused {item.kind} {item.agent_msg_id or ''} as too large"
+    return f"the server refused {item.kind} ({code.value})"

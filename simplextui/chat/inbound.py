@@ -1,0 +1,255 @@
+"""Handling agent events: requests, connections, received messages, delivery states.
+
+The agent delivers every event at least once, so each handler is idempotent: a repeat changes
+nothing and emits nothing. A received message is committed to the chat tables first, then
+``message_processed`` tells the agent (which then acknowledges it and sends the receipt), and
+only then are frontends told; a message seen before (same shared msg id) is only acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simplextui.agent import events as ae
+from simplextui.chat import contacts as contacts_q
+from simplextui.chat import messages as items_q
+from simplextui.chat.actions import accept
+from simplextui.chat.clock import now_ms
+from simplextui.chat.context import ChatContext
+from simplextui.chat.events import (
+    ChatEvent,
+    ConnectionErrorEvent,
+    ContactConnected,
+    ContactDeleted,
+    ContactRequestReceived,
+    ContactUpdated,
+    IntegrityError,
+    MessageDeleted,
+    MessageReceived,
+    MessageStatus,
+    MessageUpdated,
+    ReactionChanged,
+)
+from simplextui.chat.profiles import parse_info
+from simplextui.chat.view import QuoteView
+from simplextui.protocol.chat_events import (
+    ChatEventError,
+    ChatMessage,
+    MsgDelete,
+    MsgNew,
+    MsgReact,
+    MsgRead,
+    MsgUpdate,
+    Profile,
+    ProfileInfo,
+    UnknownEvent,
+    decode_chat_message,
+)
+from simplextui.store.chat_models import (
+    ChatItem,
+    ChatUser,
+    Contact,
+    ContactRequest,
+    ContactStatus,
+    Direction,
+    ItemStatus,
+)
+
+__all__ = ["Inbound"]
+
+log = logging.getLogger("simplextui.chat")
+UNKNOWN_PEER = "contact"
+
+
+class Inbound:
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, event: ae.AgentEvent) -> None:
+        match event:
+            case ae.MessageReceived():
+                await self.message(event)
+            case ae.MessageSent():
+                await self.status(event.conn_id, event.agent_msg_id, ItemStatus.SENT)
+            case ae.DeliveryReceipt():
+                await self.status(event.conn_id, event.agent_msg_id, ItemStatus.DELIVERED)
+            case ae.Connected():
+                await self.connected(event)
+            case ae.ConnectionRequest():
+                await self.request(event)
+            case ae.ConnectionDeleted():
+                await self.deleted(event)
+            case ae.ConnectionError():
+                await self.error(event)
+            case _:
+                log.info("ignoring unknown agent event %s", type(event).__name__)
+
+    # --- connections --------------------------------------------------------------------------
+
+    async def request(self, event: ae.ConnectionRequest) -> None:
+        profile = _profile_or_placeholder(event.info, "contact request")
+        async with self.ctx.tx() as s:
+            if await contacts_q.request_by_id(s, event.request_id) is not None:
+                return  # a repeat
+            name = await contacts_q.allocate_name(s, profile.display_name)
+            s.add(ContactRequest(request_id=event.request_id, local_name=name,
+                                 display_name=profile.display_name, full_name=profile.full_name,
+                                 bio=profile.bio, created_at=now_ms()))
+        await self.ctx.emit(ContactRequestReceived(name, profile.display_name, profile.full_name,
+                                                   profile.bio))
+        if self.ctx.user.auto_accept:
+            try:
+                await accept(self.ctx, event.request_id)
+            except Exception as exc:
+                log.warning("auto-accepting %s failed: %s", name, exc)
+                await self.ctx.emit(ConnectionErrorEvent(f"auto-accept failed: {exc}", name))
+
+    async def connected(self, event: ae.Connected) -> None:
+        profile = _profile_or_placeholder(event.peer_info, "connection info")
+        async with self.ctx.tx() as s:
+            contact = await contacts_q.get_or_create_pending(s, event.conn_id)
+            if contact.status == ContactStatus.CONNECTED:
+                return  # a repeat
+            if contact.local_name is None:
+                contact.local_name = await contacts_q.allocate_name(s, profile.display_name)
+            contacts_q.set_profile(contact, profile)
+            contact.status = ContactStatus.CONNECTED
+            contact.updated_at = now_ms()
+        await self.ctx.emit(ContactConnected(contact.local_name, profile.display_name,
+                                             profile.full_name, profile.bio))
+
+    async def deleted(self, event: ae.ConnectionDeleted) -> None:
+        async with self.ctx.tx() as s:
+            contact = await contacts_q.by_conn(s, event.conn_id)
+            if contact is None or contact.status == ContactStatus.DELETED:
+                return
+            contact.status = ContactStatus.DELETED
+            contact.updated_at = now_ms()
+        if contact.local_name is not None:
+            await self.ctx.emit(ContactDeleted(contact.local_name))
+
+    async def error(self, event: ae.ConnectionError) -> None:
+        name = None
+        if event.conn_id is not None:
+            async with self.ctx.db.session() as s:
+                contact = await contacts_q.by_conn(s, event.conn_id)
+            name = contact.local_name if contact is not None else None
+        log.warning("connection error (%s): %s", name or event.conn_id, event.error)
+        await self.ctx.emit(ConnectionErrorEvent(event.error, name))
+
+    # --- delivery states ----------------------------------------------------------------------
+
+    async def status(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> None:
+        async with self.ctx.tx() as s:
+            contact = await contacts_q.by_conn(s, conn_id)
+            if contact is None:
+                return
+            item = await items_q.by_agent_id(s, contact.id, agent_msg_id)
+            if item is None:  # not a message (an edit, a receipt...) or not yet recorded
+                self.ctx.keep_early_status(conn_id, agent_msg_id, status)
+                return
+            if not items_q.advance_status(item, status):
+                return
+        await self.ctx.emit(MessageStatus(f"@{contact.local_name}", item.shared_msg_id, status))
+
+    # --- messages -------------------------------------------------------------------------------
+
+    async def message(self, event: ae.MessageReceived) -> None:
+        emitted: list[ChatEvent] = []
+        async with self.ctx.tx() as s:
+            contact = await contacts_q.by_conn(s, event.conn_id)
+            if contact is not None and contact.local_name is not None:
+                if not event.integrity.ok:
+                    emitted.append(IntegrityError(contact.local_name, str(event.integrity)))
+                message = _decode(event.body, contact.local_name)
+                if message is not None:
+                    emitted += await _apply(s, self.ctx.user, contact, message, event)
+            else:
+                log.warning("message for unknown connection %s dropped", event.conn_id)
+        await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
+        for chat_event in emitted:
+            await self.ctx.emit(chat_event)
+
+
+def _decode(body: bytes, name: str) -> ChatMessage | None:
+    try:
+        message = decode_chat_message(body)
+    except ChatEventError as exc:
+        log.warning("malformed chat message from @%s ignored: %s", name, exc)
+        return None
+    if isinstance(message.event, UnknownEvent):
+        log.info("unknown chat event %s from @%s ignored", message.event.event, name)
+        return None
+    return message
+
+
+async def _apply(s: AsyncSession, user: ChatUser, contact: Contact, message: ChatMessage,
+                 received: ae.MessageReceived) -> list[ChatEvent]:
+    """Apply one received chat event to the chat's rows; the frontend events it causes."""
+    name = contact.local_name or ""
+    chat = f"@{name}"
+    event = message.event
+    if isinstance(event, MsgNew):
+        item = await items_q.insert_received(s, contact.id, message.msg_id, event.content.text,
+                                             event.quote, received.agent_msg_id,
+                                             received.broker_ts_ms)
+        if item is None:
+            return []  # seen before
+        quote = None
+        if event.quote is not None:
+            quote = QuoteView(event.quote.msg_id, event.quote.content.text,
+                              name if event.quote.sent else user.display_name)
+        return [MessageReceived(chat, name, event.content.text, message.msg_id,
+                                item.sent_at or item.created_at, quote)]
+    if isinstance(event, MsgUpdate | MsgDelete):
+        item = await _peer_item(s, contact, event.msg_id)
+        if item is None or item.deleted:
+            return []
+        if isinstance(event, MsgDelete):
+            item.text, item.deleted, item.updated_at = "", True, now_ms()
+            return [MessageDeleted(chat, name, event.msg_id)]
+        if item.text == event.content.text:
+            return []
+        item.text, item.edited, item.updated_at = event.content.text, True, now_ms()
+        return [MessageUpdated(chat, name, event.msg_id, event.content.text)]
+    if isinstance(event, MsgReact):
+        item = await items_q.by_shared_id(s, contact.id, event.msg_id)
+        if item is None or item.deleted:
+            log.info("reaction to unknown message %s from %s ignored", event.msg_id, chat)
+            return []
+        if not await items_q.set_reaction(s, item.id, False, event.reaction, event.add):
+            return []
+        return [ReactionChanged(chat, name, event.msg_id, event.reaction, event.add)]
+    if isinstance(event, MsgRead):
+        out: list[ChatEvent] = []
+        for msg_id in event.msg_ids:
+            item = await items_q.by_shared_id(s, contact.id, msg_id)
+            if (item is not None and item.direction == Direction.SND
+                    and items_q.advance_status(item, ItemStatus.READ)):
+                out.append(MessageStatus(chat, msg_id, ItemStatus.READ))
+        return out
+    if isinstance(event, ProfileInfo):
+        if not contacts_q.set_profile(contact, event.profile):
+            return []
+        p = event.profile
+        return [ContactUpdated(name, p.display_name, p.full_name, p.bio)]
+    return []
+
+
+async def _peer_item(s: AsyncSession, contact: Contact, msg_id: str) -> ChatItem | None:
+    """The peer's own message ``msg_id``: a peer may only edit or delete what it sent."""
+    item = await items_q.by_shared_id(s, contact.id, msg_id)
+    if item is not None and item.direction != Direction.RCV:
+        log.warning("@%s tried to change a message it did not send", contact.local_name)
+        return None
+    return item
+
+
+def _profile_or_placeholder(info: bytes, what: str) -> Profile:
+    try:
+        return parse_info(info)
+    except ChatEventError as exc:
+        log.warning("%s without a valid profile (%s): using a placeholder name", what, exc)
+        return Profile(UNKNOWN_PEER)

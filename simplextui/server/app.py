@@ -43,7 +43,8 @@ def error_response(code: ErrorCode, message: str, status: int) -> JSONResponse:
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    well_formed = declared is None or (declared.isascii() and declared.isdigit())
+    if not well_formed or (declared is not None and int(declared) > limit):
         raise RequestRefused(ErrorCode.LARGE_BATCH, f"request body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0

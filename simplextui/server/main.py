@@ -11,7 +11,6 @@ from pathlib import Path
 
 from simplextui.protocol.address import ServerAddress
 from simplextui.server.config import ServerConfig
-from simplextui.server.runner import EmbeddedServer
 from simplextui.server.tls_identity import read_fingerprint
 
 log = logging.getLogger("simplextui.server")
@@ -19,6 +18,8 @@ ENDPOINT_FILE = "endpoint.json"
 
 
 async def serve(config: ServerConfig) -> None:
+    from simplextui.server.runner import EmbeddedServer  # heavy: only when serving
+
     server = EmbeddedServer(config)
     address = await server.start()
     (config.data_dir / ENDPOINT_FILE).write_text(

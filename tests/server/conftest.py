@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,7 @@ if _ROOT not in sys.path:  # so that `tests.server.raw_client` imports under `py
     sys.path.insert(0, _ROOT)
 
 from simplextui.server.runner import EmbeddedServer  # noqa: E402
-from tests.server.raw_client import RawClient  # noqa: E402
-
-ClientFactory = Callable[..., Awaitable[RawClient]]
+from tests.server.raw_client import ClientFactory, RawClient  # noqa: E402
 
 
 @pytest.fixture

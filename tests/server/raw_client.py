@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -41,6 +41,7 @@ class Tx:
 
 
 TxLike = Tx | tuple[bytes, q.Command | bytes, bytes | None]
+ClientFactory = Callable[..., Awaitable["RawClient"]]  # the `make_client` fixture
 
 
 @dataclass(slots=True)
@@ -148,8 +149,14 @@ class RawClient:
                         up.set()
                         await self.frames.put(frame)
 
-        self._stream_task = asyncio.create_task(reader())
-        await asyncio.wait_for(up.wait(), 5)  # the server sends a ping when the stream is up
+        self._stream_task = task = asyncio.create_task(reader())
+        waiter = asyncio.create_task(up.wait())  # the server sends a ping once the stream is up
+        await asyncio.wait([task, waiter], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done():
+            task.result()  # raises what stopped the stream
+            raise AssertionError("stream ended at once")
+        assert up.is_set(), "stream not up within 5 s"
 
     async def next_frame(self, timeout: float = 5.0) -> q.Frame:
         """The next frame that is not a keep-alive ping."""

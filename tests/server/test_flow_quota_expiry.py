@@ -10,8 +10,7 @@ from typing import Any
 from simplextui.protocol import queue as q
 from simplextui.protocol.errors import ErrorCode
 from simplextui.server.runner import EmbeddedServer
-from tests.server.conftest import ClientFactory
-from tests.server.raw_client import QueueHandle, RawClient
+from tests.server.raw_client import ClientFactory, QueueHandle, RawClient
 
 QUOTA = q.Err(ErrorCode.QUOTA)
 NO_MSG = q.Err(ErrorCode.NO_MSG)

@@ -10,8 +10,7 @@ from simplextui.crypto.queue_auth import open_delivery
 from simplextui.protocol import queue as q
 from simplextui.protocol.errors import ErrorCode
 from simplextui.server.runner import EmbeddedServer
-from tests.server.conftest import ClientFactory
-from tests.server.raw_client import RawClient
+from tests.server.raw_client import ClientFactory, RawClient
 
 AUTH = q.Err(ErrorCode.AUTH)
 

@@ -11,8 +11,7 @@ from simplextui.protocol import codec
 from simplextui.protocol import queue as q
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.server.runner import EmbeddedServer
-from tests.server.conftest import ClientFactory
-from tests.server.raw_client import RawClient
+from tests.server.raw_client import ClientFactory, RawClient
 
 AUTH = q.Err(ErrorCode.AUTH)
 

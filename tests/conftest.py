@@ -32,8 +32,9 @@ async def make_server(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
     started: list[EmbeddedServer] = []
 
     async def make(name: str = "extra", **overrides: object) -> EmbeddedServer:
-        srv = EmbeddedServer(ServerConfig(data_dir=tmp_path / name, ping_interval=1.0,
-                                          **overrides))  # type: ignore[arg-type]
+        options: dict[str, object] = {"ping_interval": 1.0, **overrides}
+        srv = EmbeddedServer(ServerConfig(data_dir=tmp_path / name,
+                                          **options))  # type: ignore[arg-type]
         await srv.start()
         started.append(srv)
         return srv

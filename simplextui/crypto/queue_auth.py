@@ -9,6 +9,7 @@ commands per second. The server keeps only the derived keys, never the client's 
 
 from __future__ import annotations
 
+import functools
 import hmac
 from dataclasses import dataclass
 
@@ -80,13 +81,19 @@ def verify(mac_key: bytes, authorized: bytes, auth: bytes) -> bool:
     return hmac.compare_digest(hmac.digest(mac_key, authorized, "sha256"), auth)
 
 
+@functools.lru_cache(maxsize=4096)
+def _cipher(key: bytes) -> AESGCM:
+    """AES key schedules are reused: a queue's delivery key serves all of its messages."""
+    return AESGCM(key)
+
+
 def seal_delivery(delivery_key: bytes, msg_id: bytes, plaintext: bytes) -> bytes:
     """Encrypt a delivered block; the message id (random, unique) gives the nonce."""
-    return AESGCM(delivery_key).encrypt(msg_id[:12], plaintext, msg_id)
+    return _cipher(delivery_key).encrypt(msg_id[:12], plaintext, msg_id)
 
 
 def open_delivery(delivery_key: bytes, msg_id: bytes, block: bytes) -> bytes:
     try:
-        return AESGCM(delivery_key).decrypt(msg_id[:12], block, msg_id)
+        return _cipher(delivery_key).decrypt(msg_id[:12], block, msg_id)
     except InvalidTag as exc:
         raise DeliveryDecryptError("delivered block failed authentication") from exc

@@ -57,7 +57,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def create_app(core: QueueServerCore) -> Starlette:
+    def refuse_if_stopping() -> None:
+        if core.stopping:
+            raise RequestRefused(ErrorCode.INTERNAL, "the server is shutting down", 503)
+
     async def session_endpoint(request: Request) -> Response:
+        refuse_if_stopping()
         body = await read_body(request, 64)
         info = core.open_session(q.decode_session_hello(body))
         return Response(q.encode_session_info(info), media_type=BINARY)
@@ -74,6 +79,7 @@ def create_app(core: QueueServerCore) -> Starlette:
         return Response(q.encode_batch_response(responses), media_type=BINARY)
 
     async def stream_endpoint(request: Request) -> Response:
+        refuse_if_stopping()
         body = await read_body(request, 64)
         if len(body) != q.SESSION_ID_SIZE:
             raise RequestRefused(ErrorCode.SYNTAX, "stream body must be the session id")

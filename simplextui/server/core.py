@@ -70,6 +70,7 @@ class QueueServerCore:
         self._dummy_key = os.urandom(32)
         self._dummy_pair = KeyPair.generate()
         self._sweeper: asyncio.Task[None] | None = None
+        self.stopping = False  # set on shutdown: new sessions and streams are refused
 
     # ------------------------------------------------------------------ life cycle
 

@@ -86,8 +86,11 @@ class EmbeddedServer:
         if self._uvicorn is None or self._task is None:
             return
         assert self.core is not None and self._store is not None
-        self.core.close_streams()
+        # Refuse new sessions and streams first, so clients reconnecting in the gap do not
+        # attach to a server that is going away; then stop accepting and end the streams.
+        self.core.stopping = True
         self._uvicorn.should_exit = True
+        self.core.close_streams()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         await self.core.stop()

@@ -102,7 +102,7 @@ class Batcher:
         backoff_base: float = 0.1,
         backoff_cap: float = 10.0,
         max_in_flight: int = 4,
-        linger: float = 1.0,
+        linger: float = 0.02,
         max_batch: int = queue.MAX_BATCH,
         max_bytes: int = queue.MAX_REQUEST_BYTES,
         rng: random.Random | None = None,

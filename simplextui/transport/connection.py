@@ -1,8 +1,9 @@
-"""One server's HTTP side: pinned httpx clients and the protocol session.
+"""One server's HTTP side: the pinned httpx client, the protocol session, the stream.
 
-Batches go over one keep-alive ``httpx.AsyncClient`` (HTTP/1.1); the subscription stream has
-a client of its own so that its never-ending response never holds a connection the batches
-need. Every failure is mapped to a transport error here, so nothing above sees httpx.
+Sessions and batches go over one keep-alive ``httpx.AsyncClient`` (HTTP/1.1). The
+subscription stream has a connection of its own (see :mod:`.rawstream` for why it is not
+read through httpx). Every failure is mapped to a transport error here, so nothing above
+sees httpx.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from simplextui.transport.errors import (
     ServerError,
     SessionExpired,
 )
+from simplextui.transport.rawstream import RawStream
 from simplextui.transport.tls import pin
 
 _CONTENT_TYPE = {"content-type": "application/octet-stream"}
@@ -76,7 +78,7 @@ class ServerConnection:
         self.timeout = timeout
         self._max_connections = max_connections
         self._client: httpx.AsyncClient | None = None
-        self._stream_client: httpx.AsyncClient | None = None
+        self._context: ssl.SSLContext | None = None
         self._start_lock = asyncio.Lock()
         self._session_lock = asyncio.Lock()
         self._session_id: bytes | None = None
@@ -101,16 +103,11 @@ class ServerConnection:
             context = await pin(self.address, self.timeout)
             limits = httpx.Limits(max_connections=self._max_connections,
                                   max_keepalive_connections=self._max_connections)
+            self._context = context
             self._client = httpx.AsyncClient(
                 base_url=self.address.base_url, verify=context, http1=True, http2=False,
                 timeout=httpx.Timeout(self.timeout), limits=limits, trust_env=False,
                 headers=_CONTENT_TYPE,
-            )
-            # The stream waits for frames indefinitely: the ping watchdog replaces read timeouts.
-            self._stream_client = httpx.AsyncClient(
-                base_url=self.address.base_url, verify=context, http1=True, http2=False,
-                timeout=httpx.Timeout(self.timeout, read=None),
-                limits=httpx.Limits(max_connections=1), trust_env=False, headers=_CONTENT_TYPE,
             )
 
     @property
@@ -119,11 +116,9 @@ class ServerConnection:
 
     async def close(self) -> None:
         self._closed = True
-        clients, self._client, self._stream_client = (
-            (self._client, self._stream_client), None, None)
-        for client in clients:
-            if client is not None:
-                await client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     # -------------------------------------------------------------------- sessions
 
@@ -196,17 +191,20 @@ class ServerConnection:
         return response.content
 
     @contextlib.asynccontextmanager
-    async def open_stream(self, session_id: bytes) -> AsyncIterator[httpx.Response]:
-        """Open ``POST /v1/stream`` for a session; yields the 200 response to read from."""
+    async def open_stream(self, session_id: bytes) -> AsyncIterator[RawStream]:
+        """Open ``POST /v1/stream`` for a session; yields the streaming body to read from.
+
+        Raises SessionExpired (401), ServerError, NetworkError or CertificateMismatch.
+        """
         await self.start()
-        client = self._stream_client
-        if client is None:
+        context = self._context
+        if context is None or self._closed:
             raise NetworkError("client is closed", sent=False)
+        stream = RawStream(self.address, context, timeout=self.timeout)
         try:
-            async with client.stream("POST", "/v1/stream", content=session_id) as response:
-                if response.status_code != 200:
-                    body = await response.aread()
-                    raise error_from_response(response.status_code, body, session_id)
-                yield response
-        except httpx.HTTPError as exc:
-            raise map_http_error(exc, self.address) from exc
+            status, body = await stream.open(session_id)
+            if status != 200:
+                raise error_from_response(status, body, session_id)
+            yield stream
+        finally:
+            stream.close()

@@ -20,8 +20,6 @@ import asyncio
 import contextlib
 import logging
 
-import httpx
-
 from simplextui.protocol import queue
 from simplextui.protocol.errors import ProtocolError
 from simplextui.transport.backoff import Backoff
@@ -36,6 +34,7 @@ from simplextui.transport.events import (
 )
 from simplextui.transport.frames import frame_events
 from simplextui.transport.keys import RecipientQueue
+from simplextui.transport.rawstream import RawStream
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +118,7 @@ class SubscriptionStream:
     # -------------------------------------------------------------------------- loop
 
     async def _run(self) -> None:
+        previous_at_once = False
         while True:
             reason, at_once = await self._attach_and_read()
             self._detach()
@@ -126,8 +126,13 @@ class SubscriptionStream:
                 self._connected = False
                 await self._dispatcher.emit(ServerDisconnected(self.server, reason))
             log.info("stream of %s down: %s", self.server.short(), reason)
-            if not at_once:
+            # Never twice in a row without a pause: a server that keeps forgetting
+            # sessions must not make us spin.
+            if not at_once or previous_at_once:
                 await asyncio.sleep(self._backoff.next_delay())
+                previous_at_once = False
+            else:
+                previous_at_once = True
 
     async def _attach_and_read(self) -> tuple[str, bool]:
         """One stream's life: why it ended, and whether to re-attach without delay."""
@@ -147,7 +152,7 @@ class SubscriptionStream:
             if self._break_reason is not None:
                 return self._break_reason, self._break_at_once
             return f"no frame for {self._ping_timeout:g} s", False
-        except (TransportError, ProtocolError, httpx.HTTPError) as exc:
+        except (TransportError, ProtocolError) as exc:
             return f"{type(exc).__name__}: {exc}", False
 
     async def _on_attached(self, session_id: bytes) -> None:
@@ -180,7 +185,7 @@ class SubscriptionStream:
             self._resubscribe_task.cancel()
             self._resubscribe_task = None
 
-    async def _read(self, response: httpx.Response) -> None:
+    async def _read(self, body: RawStream) -> None:
         loop = asyncio.get_running_loop()
         decoder = queue.FrameDecoder()
         server, queues, emit = self.server, self.queues, self._dispatcher.emit
@@ -188,7 +193,7 @@ class SubscriptionStream:
             self._watchdog = watchdog
             if self._break_reason is not None:  # asked to reconnect before we got here
                 watchdog.reschedule(loop.time())
-            async for chunk in response.aiter_raw():
+            while chunk := await body.read():
                 if self._break_reason is None:
                     watchdog.reschedule(loop.time() + self._ping_timeout)
                 for event in frame_events(server, queues, decoder.feed(chunk)):

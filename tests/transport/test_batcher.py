@@ -144,13 +144,13 @@ async def test_requests_in_flight_are_bounded_and_commands_collect_meanwhile() -
     link = FakeLink()
     link.gate = asyncio.Event()
     b = batcher(link, max_in_flight=2, linger=0.0, max_batch=10)
-    first = asyncio.ensure_future(b.run([ping() for _ in range(30)]))
+    first = asyncio.gather(b.run([ping() for _ in range(30)]))
     await asyncio.sleep(0.01)
-    later = [asyncio.ensure_future(b.submit(ping())) for _ in range(15)]
+    later = asyncio.gather(*(b.submit(ping()) for _ in range(15)))
     await asyncio.sleep(0.01)
     assert link.in_flight == 2 and b.pending == 10 + 15
     link.gate.set()
-    await asyncio.gather(first, *later)
+    await asyncio.gather(first, later)
     assert link.max_in_flight == 2
     assert sum(len(r) for r in link.requests) == 45
     assert len(link.requests) == 5  # 10 + 10 in flight, then 10 + 10 + 5: full batches
@@ -160,9 +160,9 @@ async def test_with_a_request_in_flight_new_commands_wait_for_linger() -> None:
     link = FakeLink()
     link.gate = asyncio.Event()
     b = batcher(link, linger=0.05)
-    stuck = asyncio.ensure_future(b.submit(ping()))
+    stuck = asyncio.create_task(b.submit(ping()))
     await asyncio.sleep(0.01)
-    waiting = [asyncio.ensure_future(b.submit(ping())) for _ in range(5)]
+    waiting = [asyncio.create_task(b.submit(ping())) for _ in range(5)]
     await asyncio.sleep(0.01)
     assert b.pending == 5 and link.in_flight == 1  # collecting
     await asyncio.sleep(0.08)
@@ -277,9 +277,9 @@ async def test_cancelled_caller_is_skipped() -> None:
     link = FakeLink()
     link.gate = asyncio.Event()
     b = batcher(link, linger=10.0)
-    first = asyncio.ensure_future(b.submit(ping()))
+    first = asyncio.create_task(b.submit(ping()))
     await asyncio.sleep(0.01)
-    gone = asyncio.ensure_future(b.submit(ping()))
+    gone = asyncio.create_task(b.submit(ping()))
     await asyncio.sleep(0.01)
     gone.cancel()
     link.gate.set()
@@ -293,9 +293,9 @@ async def test_close_fails_pending_commands() -> None:
     link = FakeLink()
     link.gate = asyncio.Event()
     b = batcher(link, linger=10.0)
-    stuck = asyncio.ensure_future(b.submit(ping()))
+    stuck = asyncio.create_task(b.submit(ping()))
     await asyncio.sleep(0.01)
-    waiting = asyncio.ensure_future(b.submit(ping()))
+    waiting = asyncio.create_task(b.submit(ping()))
     await asyncio.sleep(0.01)
     await b.close()
     for fut in (stuck, waiting):

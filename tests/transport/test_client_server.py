@@ -272,7 +272,7 @@ async def test_pool_keeps_live_server_fast_while_another_is_down(
         assert pool.get(live.address) is pool.get(live.address)
         await pool.get(dead.address).ping()
         await dead.stop()
-        stuck = asyncio.ensure_future(pool.get(dead.address).ping())
+        stuck = asyncio.create_task(pool.get(dead.address).ping())
         loop = asyncio.get_running_loop()
         started = loop.time()
         for _ in range(5):

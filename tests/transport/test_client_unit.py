@@ -1,5 +1,5 @@
 """Pure parts of the transport: credentials, backoff, frames to events, error mapping,
-event dispatch."""
+event dispatch, the stream's HTTP parsing."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from simplextui.transport.events import (
 )
 from simplextui.transport.frames import frame_event, frame_events
 from simplextui.transport.keys import LinkOwner, RecipientQueue, SenderQueue
+from simplextui.transport.rawstream import ChunkedDecoder, parse_head
 
 SERVER = ServerAddress(os.urandom(32), "127.0.0.1", 5223)
 
@@ -227,3 +228,45 @@ async def test_dispatcher_bounds_concurrency_and_survives_handler_errors() -> No
     await dispatcher.drain()
     assert peak == 4
     assert sorted(done) == [i for i in range(20) if i != 3]
+
+
+# ----------------------------------------------------------------- stream HTTP parsing
+
+
+def chunked(parts: list[bytes]) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts if p) + b"0\r\n\r\n"
+
+
+@given(parts=st.lists(st.binary(max_size=300), max_size=8),
+       cuts=st.lists(st.integers(1, 50), max_size=40))
+def test_chunked_decoder_reassembles_any_split(parts: list[bytes], cuts: list[int]) -> None:
+    data = chunked(parts)
+    decoder = ChunkedDecoder()
+    out: list[bytes] = []
+    pos = 0
+    for cut in [*cuts, len(data)]:
+        out += decoder.feed(data[pos : pos + cut])
+        pos += cut
+        if pos >= len(data):
+            break
+    out += decoder.feed(data[pos:])
+    assert b"".join(out) == b"".join(parts)
+    assert decoder.done
+
+
+def test_chunked_decoder_accepts_extensions_and_refuses_garbage() -> None:
+    decoder = ChunkedDecoder()
+    assert b"".join(decoder.feed(b"3;ext=1\r\nabc\r\n0\r\n\r\n")) == b"abc"
+    for bad in (b"zz\r\n", b"3\r\nabcXY", b"1" * 2000):
+        with pytest.raises(NetworkError):
+            ChunkedDecoder().feed(bad)
+
+
+def test_parse_head() -> None:
+    status, headers = parse_head(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\n"
+                                 b"content-type: application/json")
+    assert status == 401 and headers == {"content-length": "12",
+                                         "content-type": "application/json"}
+    for bad in (b"SMTP 200", b"HTTP/1.1 abc", b"HTTP/1.1 200 OK\r\nno colon"):
+        with pytest.raises(NetworkError):
+            parse_head(bad)

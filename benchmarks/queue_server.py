@@ -91,10 +91,21 @@ async def end_to_end(address: ServerAddress, messages: int, queues: int,
         if batched:
             rounds = messages // queues
             window = 50  # messages ahead per queue stays under the quota (128)
+            in_flight = asyncio.Semaphore(4)  # rounds sent but not yet answered
+
+            async def send_round() -> None:
+                try:
+                    results = await snd.send_many([(s, BODY, 0) for s in senders])
+                    assert not any(results), results
+                finally:
+                    in_flight.release()
+
+            tasks = []
             for r in range(rounds):
                 await receiver.wait_until((r - window) * queues)
-                results = await snd.send_many([(s, BODY, 0) for s in senders])
-                assert not any(results), results
+                await in_flight.acquire()
+                tasks.append(asyncio.create_task(send_round()))
+            await asyncio.gather(*tasks)
         else:
             for i in range(messages):
                 await receiver.wait_until(i - 50)

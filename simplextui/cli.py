@@ -9,6 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
+from simplextui.protocol.address import ServerAddress
+from simplextui.protocol.errors import ProtocolError
 from simplextui.server.config import DAY, ServerConfig
 
 DEFAULT_SERVER_PORT = 5223
@@ -44,7 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     address.add_argument("--data-dir", type=Path, default=None, dest="address_data_dir")
     address.add_argument("--host", default=None, dest="address_host")
     address.add_argument("--port", type=int, default=None, dest="address_port")
+    _add_headless_parser(commands)
     return parser
+
+
+def _server_address(text: str) -> ServerAddress:
+    try:
+        return ServerAddress.parse(text)
+    except ProtocolError as exc:
+        raise argparse.ArgumentTypeError(f"bad server address {text!r}: {exc.detail}") from None
+
+
+def _add_headless_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    headless = commands.add_parser(
+        "headless", help="run the chat client without a UI (JSON lines on stdout)",
+        description="Read commands on stdin, one per line (the chat command language, or "
+                    'JSON {"corrId": ..., "cmd": ...}); write one JSON object per line on '
+                    "stdout. Without --server, a queue server runs embedded in the process.")
+    headless.add_argument("--data-dir", type=Path, default=None,
+                          help="where the client keeps its database (default: the user data "
+                               "dir's 'client' folder)")
+    headless.add_argument("--server", type=_server_address, action="append", default=[],
+                          metavar="ADDRESS", dest="servers",
+                          help="queue server smp://FINGERPRINT@HOST:PORT (repeatable)")
+    headless.add_argument("--name", default=None,
+                          help="display name (required on the first start)")
+    headless.add_argument("--log-level", default="warning",
+                          choices=["debug", "info", "warning", "error"],
+                          help="log level on stderr (default: warning)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port, db_url=args.db, message_ttl=args.message_ttl,
             expiry_interval=args.expiry_interval, queue_quota=args.quota)
         return run_server(config)
+    if args.command == "headless":
+        from simplextui.headless import main as headless_main
+
+        return headless_main(args.data_dir or default_data_dir() / "client", args.servers,
+                             args.name, args.log_level)
     parser.print_help()
     return 0
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from simplextui.agent.errors import ConnectionNotFound
 from simplextui.chat import commands as c
 from simplextui.chat import contacts as contacts_q
 from simplextui.chat import messages as items_q
@@ -263,7 +264,10 @@ class Actions:
     async def delete_contact(self, cmd: c.DeleteContact) -> ChatResponse:
         contact = await self._contact(cmd.contact)
         if contact.conn_id is not None and contact.status != ContactStatus.DELETED:
-            await self.ctx.agent.delete_connection(contact.conn_id)
+            try:
+                await self.ctx.agent.delete_connection(contact.conn_id)
+            except ConnectionNotFound:
+                log.info("connection of @%s was already gone", contact.local_name)
         async with self.ctx.tx() as s:
             row = await s.get(Contact, contact.id)
             if row is not None:
@@ -288,6 +292,12 @@ class Actions:
             for key, value in changes.items():
                 setattr(user, key, value)
             self.ctx.user = user
+        await self.broadcast_profile()
+        return await self.show_profile(c.ShowProfile())
+
+    async def broadcast_profile(self) -> None:
+        """Send the user's profile (``x.info``) to every connected contact."""
+        async with self.ctx.db.session() as s:
             contacts = [x for x in await contacts_q.list_contacts(s)
                         if x.status == ContactStatus.CONNECTED and x.conn_id]
         info = ProfileInfo(profile_of(self.ctx.user))
@@ -297,7 +307,6 @@ class Actions:
                 await self.ctx.send_event(contact.conn_id, info)
             except Exception as exc:  # one failing contact must not stop the others
                 log.warning("profile update to @%s failed: %s", contact.local_name, exc)
-        return await self.show_profile(c.ShowProfile())
 
     # --- other --------------------------------------------------------------------------------
 

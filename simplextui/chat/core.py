@@ -14,6 +14,7 @@ response and never raises for a bad command or a failed operation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -77,6 +78,13 @@ class ChatCore:
         return self._ctx.user.display_name
 
     @property
+    def agent(self) -> AgentAPI:
+        """The running agent (for diagnostics and tests; frontends use commands)."""
+        if self._agent is None:
+            raise RuntimeError("chat core not started")
+        return self._agent
+
+    @property
     def db(self) -> Database:
         if self._db is None:
             raise RuntimeError("chat core not started")
@@ -94,16 +102,22 @@ class ChatCore:
             except InvalidName as exc:
                 raise ChatError(str(exc)) from None
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._db = await open_database(self.data_dir / DB_FILE)
+        db = self._db = await open_database(self.data_dir / DB_FILE)
         try:
-            user = await self._load_profile(self._db)
-            self._agent = self._agent_factory(self._db, self.servers, self._on_agent_event)
-            self._ctx = ChatContext(self._db, self._agent, user, self._emit)
-            self._actions = Actions(self._ctx)
-            self._inbound = Inbound(self._ctx)
-            await self._agent.start()
+            user, renamed = await self._load_profile(db)
+            agent = self._agent = self._agent_factory(db, self.servers, self._on_agent_event)
+            ctx = self._ctx = ChatContext(db, agent, user, self._emit)
+            actions = self._actions = Actions(ctx)
+            self._inbound = Inbound(ctx)
+            try:
+                await agent.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await agent.stop()
+                raise
         except BaseException:
-            await self._db.close()
+            self._agent = None
+            await db.close()
             self._db = None
             raise
         self._ready = True
@@ -111,18 +125,21 @@ class ChatCore:
         held, self._held = self._held, []
         for event in held:
             await self._emit(event)
+        if renamed:
+            await actions.broadcast_profile()
 
-    async def _load_profile(self, db: Database) -> ChatUser:
+    async def _load_profile(self, db: Database) -> tuple[ChatUser, bool]:
+        """The stored profile (created on the first start); True if the name changed."""
         async with db.session() as s, s.begin():
             user = await load_user(s)
             if user is None:
                 if self.display_name is None:
                     raise ProfileRequired()
-                user = await create_user(s, self.display_name)
-            elif self.display_name is not None and user.display_name != self.display_name:
-                # a changed --name at start is a profile change; contacts learn it at /p
-                user.display_name = self.display_name
-        return user
+                return await create_user(s, self.display_name), False
+            if self.display_name is None or user.display_name == self.display_name:
+                return user, False
+            user.display_name = self.display_name  # contacts are told once started
+        return user, True
 
     async def stop(self) -> None:
         self._ready = False

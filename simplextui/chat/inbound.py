@@ -110,7 +110,7 @@ class Inbound:
         profile = _profile_or_placeholder(event.peer_info, "connection info")
         async with self.ctx.tx() as s:
             contact = await contacts_q.get_or_create_pending(s, event.conn_id)
-            if contact.status == ContactStatus.CONNECTED:
+            if contact.status != ContactStatus.PENDING:
                 return  # a repeat
             if contact.local_name is None:
                 contact.local_name = await contacts_q.allocate_name(s, profile.display_name)
@@ -160,6 +160,11 @@ class Inbound:
         emitted: list[ChatEvent] = []
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, event.conn_id)
+            if contact is not None and contact.local_name is None:
+                # not expected (Connected comes first), but never drop a message for it
+                log.warning("message on a connection not connected yet: naming it now")
+                contact.local_name = await contacts_q.allocate_name(
+                    s, contact.display_name or UNKNOWN_PEER)
             if contact is not None and contact.local_name is not None:
                 if not event.integrity.ok:
                     emitted.append(IntegrityError(contact.local_name, str(event.integrity)))

@@ -118,7 +118,7 @@ async def history(session: AsyncSession, contact_id: int | None, limit: int,
     if before_id is not None:
         stmt = stmt.where(ChatItem.id < before_id)
     result = await session.execute(stmt.order_by(ChatItem.id.desc()).limit(limit))
-    rows = [(item, contact) for item, contact in result.tuples()]
+    rows = [(item, contact) for item, contact in result.all()]
     rows.reverse()
     return rows
 

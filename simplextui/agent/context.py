@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,6 +96,7 @@ class AgentContext:
         self.rcv_index: dict[bytes, ReceiveTarget] = {}
         self._conns: dict[str, LiveConn] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self.background: set[asyncio.Task[None]] = set()
         self.emitter: Emitter | None = None
         self.outbox: OutboxNotifier | None = None
         self.rng = random.SystemRandom()
@@ -128,8 +129,35 @@ class AgentContext:
         """ACK after the commit; a failure only means the server redelivers (deduplicated)."""
         try:
             await self.client(target.queue.server).ack(target.queue, msg_id)
+            log.debug("acked %s", msg_id.hex()[:8])
         except TransportError as exc:
             log.info("ack failed (%s); the message will be redelivered and dropped", exc)
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
+        """A background task of the agent, cancelled by ``stop``."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def subscribe(self, server: ServerAddress, queues: list[RecipientQueue]) -> None:
+        """Subscribe, retrying with backoff until the server answers (the queues may be
+        new, or loaded at start while their server is down)."""
+        delay = self.config.retry_base
+        while True:
+            try:
+                results = await self.client(server).subscribe(queues)
+            except TransportError as exc:
+                log.info("cannot subscribe on %s yet (%s); retrying", server.short(), exc)
+                await asyncio.sleep(delay * self.rng.uniform(0.5, 1.0))
+                delay = min(self.config.retry_cap, delay * 2)
+                continue
+            for rid, error in results.items():
+                if error is not None:
+                    target = self.rcv_index.get(rid)
+                    log.warning("subscription refused (%s) for %s", error,
+                                target.conn_id if target is not None else "?")
+            return
 
     # ------------------------------------------------------------------ connections
 

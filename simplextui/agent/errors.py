@@ -17,5 +17,5 @@ class ConnectionNotReady(AgentError):
     """The handshake has not progressed far enough for this operation."""
 
 
-class SimulatedCrash(Exception):  # noqa: N818 - a test signal, not an error condition
+class SimulatedCrash(Exception):
     """Raised by test hooks to stop a handler at a chosen point, as a crash would."""

@@ -102,7 +102,7 @@ class DeliveryReceipt:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionError:  # noqa: A001 - the name is fixed by the agent API spec
+class ConnectionError:
     """Something was refused or failed; ``conn_id`` is None for the address or a server."""
 
     conn_id: str | None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -136,6 +137,7 @@ class _Worker:
                 await asyncio.sleep(1.0)
                 continue
             timeout = None if due is None else max(0.005, due - time.time())
+            log.debug("outbox of %s idle for %s s", self.server, timeout)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._event.wait()
@@ -174,6 +176,11 @@ class _Worker:
 
     async def _round(self, items: list[OutboxItem]) -> None:
         selected = self._select(items)
+        log.debug("outbox round for %s: %d of %d due", self.server, len(selected), len(items))
+        async with self._ctx.reading() as s:
+            bodies = await repo.outbox_bodies(s, [i.id for i in selected if i.op == "send"])
+        selected = [dataclasses.replace(i, body=bodies.get(i.id)) if i.op == "send" else i
+                    for i in selected]
         client = self._ctx.client(self.server)
         try:
             responses: list[queue.Response | None] = list(

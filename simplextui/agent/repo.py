@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.agent.events import AgentEvent, event_from_json, event_to_json
@@ -23,6 +23,25 @@ from simplextui.store.agent_models import (
     AgentQueue,
     AgentReceivedDigest,
 )
+from simplextui.store.base import Base
+
+
+def _t(model: type[Base]) -> Table:
+    """The Core table of a model: DML on it skips the ORM's per-statement session work
+    (several times faster under aiosqlite)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CONN = _t(AgentConnection)
+_QUEUE = _t(AgentQueue)
+_OUTBOX = _t(AgentOutbox)
+_INBOX = _t(AgentInbox)
+_REQUEST = _t(AgentContactRequest)
+_ADDRESS = _t(AgentAddress)
+_DIGEST = _t(AgentReceivedDigest)
+_EVENT = _t(AgentPendingEvent)
 
 
 class ConnState:
@@ -47,7 +66,7 @@ class QueueRole:
 
 async def insert_connection(s: AsyncSession, **values: Any) -> None:
     values.setdefault("created_at", time.time())
-    await s.execute(insert(AgentConnection).values(**values))
+    await s.execute(insert(_CONN).values(**values))
 
 
 async def get_connection(s: AsyncSession, conn_id: str) -> AgentConnection | None:
@@ -55,15 +74,15 @@ async def get_connection(s: AsyncSession, conn_id: str) -> AgentConnection | Non
 
 
 async def update_connection(s: AsyncSession, conn_id: str, **values: Any) -> None:
-    await s.execute(update(AgentConnection).where(AgentConnection.id == conn_id).values(**values))
+    await s.execute(update(_CONN).where(_CONN.c.id == conn_id).values(**values))
 
 
 async def delete_connection(s: AsyncSession, conn_id: str) -> None:
     """Children first: this must work with or without SQLite foreign key enforcement."""
     for model in (AgentOutbox, AgentInbox):
-        await s.execute(delete(model).where(model.conn_id == conn_id))  # type: ignore[attr-defined]
-    await s.execute(delete(AgentQueue).where(AgentQueue.conn_id == conn_id))
-    await s.execute(delete(AgentConnection).where(AgentConnection.id == conn_id))
+        await s.execute(delete(_t(model)).where(_t(model).c.conn_id == conn_id))
+    await s.execute(delete(_QUEUE).where(_QUEUE.c.conn_id == conn_id))
+    await s.execute(delete(_CONN).where(_CONN.c.id == conn_id))
 
 
 async def connection_ids(s: AsyncSession) -> list[str]:
@@ -84,9 +103,9 @@ async def connections_with_links(s: AsyncSession) -> list[AgentConnection]:
 async def insert_queue(s: AsyncSession, *, conn_id: str | None, role: str, server: str,
                        creds: dict[str, Any], recipient_id: bytes | None = None,
                        secured: bool = False) -> int:
-    result = await s.execute(insert(AgentQueue).values(
+    result = await s.execute(insert(_QUEUE).values(
         conn_id=conn_id, role=role, server=server, creds=creds, recipient_id=recipient_id,
-        secured=secured).returning(AgentQueue.id))
+        secured=secured).returning(_QUEUE.c.id))
     return int(result.scalar_one())
 
 
@@ -108,7 +127,7 @@ async def receiving_queues(s: AsyncSession) -> list[AgentQueue]:
 async def mark_secured(s: AsyncSession, queue_ids: Iterable[int]) -> None:
     ids = list(queue_ids)
     if ids:
-        await s.execute(update(AgentQueue).where(AgentQueue.id.in_(ids)).values(secured=True))
+        await s.execute(update(_QUEUE).where(_QUEUE.c.id.in_(ids)).values(secured=True))
 
 
 # ------------------------------------------------------------------------------- outbox
@@ -128,21 +147,31 @@ class OutboxItem:
 
 async def insert_outbox(s: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        now = time.time()
-        await s.execute(insert(AgentOutbox), [{"created_at": now, **r} for r in rows])
+        # Core executemany takes its columns from the first row: give every row all of them.
+        base = {"agent_msg_id": None, "body": None, "msg_hash": None, "state": "pending",
+                "attempts": 0, "created_at": time.time()}
+        await s.execute(insert(_OUTBOX), [{**base, **r} for r in rows])
 
 
 async def due_outbox(s: AsyncSession, server: str, now: float,
                      limit: int) -> list[OutboxItem]:
+    """Pending rows to ``server`` of connections not waiting for a retry, in order,
+    without their bodies (see :func:`outbox_bodies`)."""
     stmt = (select(AgentOutbox.id, AgentOutbox.conn_id, AgentOutbox.queue_id, AgentOutbox.op,
-                   AgentOutbox.kind, AgentOutbox.agent_msg_id, AgentOutbox.body,
-                   AgentQueue.creds)
+                   AgentOutbox.kind, AgentOutbox.agent_msg_id, AgentQueue.creds)
             .join(AgentQueue, AgentQueue.id == AgentOutbox.queue_id)
             .join(AgentConnection, AgentConnection.id == AgentOutbox.conn_id)
             .where(AgentOutbox.state == "pending", AgentQueue.server == server,
                    AgentConnection.retry_at <= now)
             .order_by(AgentOutbox.id).limit(limit))
-    return [OutboxItem(*row) for row in (await s.execute(stmt)).all()]
+    return [OutboxItem(row[0], row[1], row[2], row[3], row[4], row[5], None, row[6])
+            for row in (await s.execute(stmt)).all()]
+
+
+async def outbox_bodies(s: AsyncSession, ids: Sequence[int]) -> dict[int, bytes | None]:
+    rows = await s.execute(select(AgentOutbox.id, AgentOutbox.body)
+                           .where(AgentOutbox.id.in_(ids)))
+    return {row[0]: row[1] for row in rows.all()}
 
 
 async def next_outbox_due(s: AsyncSession, server: str) -> float | None:
@@ -164,13 +193,13 @@ async def outbox_servers(s: AsyncSession) -> list[str]:
 async def delete_outbox(s: AsyncSession, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(AgentOutbox).where(AgentOutbox.id.in_(ids)))
+        await s.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(ids)))
 
 
 async def mark_outbox(s: AsyncSession, ids: Iterable[int], **values: Any) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(update(AgentOutbox).where(AgentOutbox.id.in_(ids)).values(**values))
+        await s.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(**values))
 
 
 async def sent_message(s: AsyncSession, conn_id: str, agent_msg_id: int) -> AgentOutbox | None:
@@ -184,7 +213,7 @@ async def sent_message(s: AsyncSession, conn_id: str, agent_msg_id: int) -> Agen
 
 
 async def insert_inbox(s: AsyncSession, **values: Any) -> None:
-    await s.execute(insert(AgentInbox).values(**values))
+    await s.execute(insert(_INBOX).values(**values))
 
 
 async def unprocessed_inbox(s: AsyncSession) -> list[AgentInbox]:
@@ -194,17 +223,19 @@ async def unprocessed_inbox(s: AsyncSession) -> list[AgentInbox]:
 
 
 async def mark_processed(s: AsyncSession, conn_id: str, agent_msg_id: int) -> int:
-    result = await s.execute(update(AgentInbox).where(
-        AgentInbox.conn_id == conn_id, AgentInbox.agent_msg_id == agent_msg_id,
-        AgentInbox.processed.is_(False)).values(processed=True))
+    result = await s.execute(update(_INBOX).where(
+        _INBOX.c.conn_id == conn_id, _INBOX.c.agent_msg_id == agent_msg_id,
+        _INBOX.c.processed.is_(False)).values(processed=True))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def processed_inbox(s: AsyncSession, conn_id: str, limit: int) -> list[AgentInbox]:
-    rows = await s.execute(select(AgentInbox).where(
-        AgentInbox.conn_id == conn_id, AgentInbox.processed.is_(True))
-        .order_by(AgentInbox.id).limit(limit))
-    return list(rows.scalars())
+async def processed_inbox(s: AsyncSession, conn_id: str,
+                          limit: int) -> list[tuple[int, int, bytes]]:
+    """(row id, agent message id, hash) of processed rows, for a receipt."""
+    rows = await s.execute(select(AgentInbox.id, AgentInbox.agent_msg_id, AgentInbox.msg_hash)
+                           .where(AgentInbox.conn_id == conn_id, AgentInbox.processed.is_(True))
+                           .order_by(AgentInbox.id).limit(limit))
+    return [(row[0], row[1], row[2]) for row in rows.all()]
 
 
 async def conns_with_processed_inbox(s: AsyncSession) -> list[str]:
@@ -216,7 +247,7 @@ async def conns_with_processed_inbox(s: AsyncSession) -> list[str]:
 async def delete_inbox(s: AsyncSession, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(AgentInbox).where(AgentInbox.id.in_(ids)))
+        await s.execute(delete(_INBOX).where(_INBOX.c.id.in_(ids)))
 
 
 # ------------------------------------------------------------------------------ digests
@@ -229,23 +260,23 @@ async def digest_seen(s: AsyncSession, digest: bytes) -> bool:
 
 
 async def add_digest(s: AsyncSession, recipient_id: bytes, digest: bytes) -> None:
-    await s.execute(insert(AgentReceivedDigest).values(recipient_id=recipient_id,
+    await s.execute(insert(_DIGEST).values(recipient_id=recipient_id,
                                                        digest=digest))
 
 
 async def prune_digests(s: AsyncSession, recipient_id: bytes, keep: int) -> None:
     """Keep only the ``keep`` newest digests of one queue."""
-    cutoff = (select(AgentReceivedDigest.id)
-              .where(AgentReceivedDigest.recipient_id == recipient_id)
-              .order_by(AgentReceivedDigest.id.desc()).offset(keep).limit(1)
+    cutoff = (select(_DIGEST.c.id)
+              .where(_DIGEST.c.recipient_id == recipient_id)
+              .order_by(_DIGEST.c.id.desc()).offset(keep).limit(1)
               .scalar_subquery())
-    await s.execute(delete(AgentReceivedDigest).where(
-        AgentReceivedDigest.recipient_id == recipient_id, AgentReceivedDigest.id <= cutoff))
+    await s.execute(delete(_DIGEST).where(
+        _DIGEST.c.recipient_id == recipient_id, _DIGEST.c.id <= cutoff))
 
 
 async def delete_digests(s: AsyncSession, recipient_id: bytes) -> None:
-    await s.execute(delete(AgentReceivedDigest)
-                    .where(AgentReceivedDigest.recipient_id == recipient_id))
+    await s.execute(delete(_DIGEST)
+                    .where(_DIGEST.c.recipient_id == recipient_id))
 
 
 # ------------------------------------------------------------------- contact requests
@@ -253,7 +284,7 @@ async def delete_digests(s: AsyncSession, recipient_id: bytes) -> None:
 
 async def insert_request(s: AsyncSession, request_id: str, invitation: bytes,
                          info: bytes) -> None:
-    await s.execute(insert(AgentContactRequest).values(
+    await s.execute(insert(_REQUEST).values(
         id=request_id, invitation=invitation, info=info, created_at=time.time()))
 
 
@@ -262,8 +293,8 @@ async def get_request(s: AsyncSession, request_id: str) -> AgentContactRequest |
 
 
 async def delete_request(s: AsyncSession, request_id: str) -> int:
-    result = await s.execute(delete(AgentContactRequest)
-                             .where(AgentContactRequest.id == request_id))
+    result = await s.execute(delete(_REQUEST)
+                             .where(_REQUEST.c.id == request_id))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -275,12 +306,12 @@ async def get_address(s: AsyncSession) -> AgentAddress | None:
 
 
 async def insert_address(s: AsyncSession, **values: Any) -> None:
-    await s.execute(insert(AgentAddress).values(id=1, created_at=time.time(), **values))
+    await s.execute(insert(_ADDRESS).values(id=1, created_at=time.time(), **values))
 
 
 async def delete_address(s: AsyncSession, queue_id: int) -> None:
-    await s.execute(delete(AgentAddress))
-    await s.execute(delete(AgentQueue).where(AgentQueue.id == queue_id))
+    await s.execute(delete(_ADDRESS))
+    await s.execute(delete(_QUEUE).where(_QUEUE.c.id == queue_id))
 
 
 # ---------------------------------------------------------------------- event journal
@@ -291,8 +322,8 @@ async def journal(s: AsyncSession, events: Sequence[AgentEvent]) -> list[int]:
     ids = []
     for event in events:
         kind, payload = event_to_json(event)
-        result = await s.execute(insert(AgentPendingEvent).values(kind=kind, payload=payload)
-                                 .returning(AgentPendingEvent.id))
+        result = await s.execute(insert(_EVENT).values(kind=kind, payload=payload)
+                                 .returning(_EVENT.c.id))
         ids.append(int(result.scalar_one()))
     return ids
 
@@ -305,4 +336,4 @@ async def pending_events(s: AsyncSession) -> list[tuple[int, AgentEvent]]:
 async def delete_events(s: AsyncSession, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(AgentPendingEvent).where(AgentPendingEvent.id.in_(ids)))
+        await s.execute(delete(_EVENT).where(_EVENT.c.id.in_(ids)))

@@ -58,7 +58,7 @@ class AddressKeys:
 
     @classmethod
     def generate(cls) -> AddressKeys:
-        private, public = new_key_pair()
+        _, private, public = new_key_pair()
         kem = MLKEM768PrivateKey.generate()
         return cls(private, public, kem.private_bytes_raw(),
                    kem.public_key().public_bytes_raw())
@@ -85,7 +85,7 @@ def _request_key(shared: bytes, kem_secret: bytes, eph_public: bytes,
 def seal_request(request_key: bytes, kem_key: bytes, plaintext: bytes,
                  ad: bytes) -> tuple[bytes, bytes, bytes]:
     """(ephemeral public key, KEM ciphertext, sealed box)."""
-    eph_private, eph_public = new_key_pair()
+    eph_private, _, eph_public = new_key_pair()
     shared = dh(eph_private, request_key)
     kem_secret, kem_ct = kem_public_key(kem_key).encapsulate()
     key = _request_key(shared, kem_secret, eph_public, request_key)

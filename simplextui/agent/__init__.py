@@ -1,0 +1,44 @@
+"""Layer 5: encrypted duplex connections over pairs of queues.
+
+:class:`Agent` is the API of the chat core; events come back through ``on_event`` (see
+:mod:`simplextui.agent.events`). The wire formats are in :mod:`simplextui.protocol.agent`
+and :mod:`simplextui.protocol.links`, documented in ``docs/agent-protocol.md``.
+"""
+
+from simplextui.agent.agent import MAX_INFO_SIZE, MAX_MESSAGE_SIZE, Agent
+from simplextui.agent.config import AgentConfig
+from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
+from simplextui.agent.events import (
+    AgentConnectionError,
+    AgentEvent,
+    Connected,
+    ConnectionDeleted,
+    ConnectionError,
+    ConnectionRequest,
+    DeliveryReceipt,
+    IntegrityKind,
+    IntegrityStatus,
+    MessageReceived,
+    MessageSent,
+)
+
+__all__ = [
+    "MAX_INFO_SIZE",
+    "MAX_MESSAGE_SIZE",
+    "Agent",
+    "AgentConfig",
+    "AgentConnectionError",
+    "AgentError",
+    "AgentEvent",
+    "Connected",
+    "ConnectionDeleted",
+    "ConnectionError",
+    "ConnectionNotFound",
+    "ConnectionNotReady",
+    "ConnectionRequest",
+    "DeliveryReceipt",
+    "IntegrityKind",
+    "IntegrityStatus",
+    "MessageReceived",
+    "MessageSent",
+]

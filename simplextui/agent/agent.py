@@ -1,0 +1,334 @@
+"""The Agent: encrypted duplex connections over pairs of queues (layer 5).
+
+This is the API the chat core uses; see ``docs/agent-protocol.md`` for the wire formats and
+:mod:`simplextui.agent.events` for what comes back through ``on_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simplextui.agent import repo
+from simplextui.agent.config import AgentConfig
+from simplextui.agent.context import AgentContext, Database, ReceiveTarget
+from simplextui.agent.emitter import Emitter
+from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
+from simplextui.agent.events import AgentEvent, IntegrityStatus, MessageReceived
+from simplextui.agent.handshake import Handshake
+from simplextui.agent.messaging import encrypt_payload, send_payloads, sent_state
+from simplextui.agent.outbox import Outbox
+from simplextui.agent.receive import Receiver
+from simplextui.agent.repo import QueueRole
+from simplextui.agent.sealing import AddressKeys
+from simplextui.crypto.safety_code import connection_safety_code
+from simplextui.protocol import agent as wire
+from simplextui.protocol.address import ServerAddress
+from simplextui.transport import (
+    ClientPool,
+    LinkOwner,
+    RecipientQueue,
+    SenderQueue,
+    TransportError,
+)
+
+log = logging.getLogger("simplextui.agent")
+
+MAX_MESSAGE_SIZE = wire.MAX_MESSAGE_BODY
+MAX_INFO_SIZE = wire.MAX_INFO
+
+
+class Agent:
+    """Connections of one user. All methods run on the event loop that ``start`` ran on.
+
+    ``servers`` are where this agent creates its receive queues (one picked at random for
+    each). With ``pool`` given, its ``on_event`` must call :meth:`handle_transport_event`;
+    without, the agent makes (and closes) its own pool.
+    """
+
+    def __init__(self, db: Database, servers: list[ServerAddress], *,
+                 on_event: Callable[[AgentEvent], Awaitable[None]],
+                 pool: ClientPool | None = None, pq: bool = True,
+                 config: AgentConfig | None = None) -> None:
+        self.config = config or AgentConfig()
+        self._own_pool = pool is None
+        self._receiver: Receiver | None = None
+        if pool is None:
+            pool = ClientPool(on_event=self.handle_transport_event, **self.config.client_options)
+        self._ctx = AgentContext(db, servers, pool, self.config, pq)
+        self._receiver = Receiver(self._ctx)
+        self._outbox = Outbox(self._ctx)
+        self._handshake = Handshake(self._ctx)
+        self._emitter = Emitter(on_event, self._ctx.transaction)
+        self._ctx.emitter = self._emitter
+        self._ctx.outbox = self._outbox
+        self._receipt_tasks: dict[str, asyncio.Task[None]] = {}
+        self._receipts_due: set[str] = set()
+        self._started = False
+
+    # ------------------------------------------------------------------- properties
+
+    @property
+    def pool(self) -> ClientPool:
+        return self._ctx.pool
+
+    @property
+    def receiver(self) -> Receiver:
+        """The receive path (tests set its ``before_ack`` crash hook)."""
+        assert self._receiver is not None
+        return self._receiver
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox worker (tests set its ``after_send`` crash hook)."""
+        return self._outbox
+
+    async def handle_transport_event(self, event: object) -> None:
+        """Feed a transport event (the pool's ``on_event``)."""
+        if self._receiver is not None:
+            await self._receiver.handle(event)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------- life cycle
+
+    async def start(self) -> None:
+        """Load state, re-deliver pending events and unprocessed messages, resume the
+        outbox and receipts, and subscribe every receive queue (one batch per server)."""
+        ctx = self._ctx
+        async with ctx.reading() as s:
+            queues = await repo.receiving_queues(s)
+            address = await repo.get_address(s)
+            journal = await repo.pending_events(s)
+            inbox = await repo.unprocessed_inbox(s)
+            receipts = await repo.conns_with_processed_inbox(s)
+            stale_links = await repo.connections_with_links(s)
+        if address is not None:
+            self.receiver.address_keys = AddressKeys.from_bytes(address.keys)
+        by_server: dict[ServerAddress, list[RecipientQueue]] = {}
+        for q in queues:
+            rq = RecipientQueue.from_dict(q.creds)
+            ctx.rcv_index[rq.recipient_id] = ReceiveTarget(q.id, q.conn_id, rq)
+            by_server.setdefault(rq.server, []).append(rq)
+        for jid, event in journal:
+            self._emitter.put(event, jid)
+        for row in inbox:
+            self._emitter.put(MessageReceived(row.conn_id, row.agent_msg_id, row.body,
+                                              row.broker_ts_ms,
+                                              IntegrityStatus.from_text(row.integrity)))
+        self._emitter.start()
+        await self._outbox.start()
+        self._started = True
+        for conn_id in receipts:
+            self._schedule_receipts(conn_id)
+        for conn in stale_links:
+            ctx.spawn(self.receiver.delete_link(conn.id, conn.link_owner))
+        tasks = [ctx.spawn(ctx.subscribe(server, rqs), name=f"subscribe {server.short()}")
+                 for server, rqs in by_server.items()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.config.subscribe_wait)
+
+    async def stop(self) -> None:
+        """Stop receiving and sending; wait (bounded) for handlers and events in flight."""
+        if not self._started:
+            if self._own_pool:
+                await self._ctx.pool.close()
+            return
+        self._started = False
+        receiver = self.receiver
+        receiver.stopping = True
+        await receiver.wait_idle(self.config.stop_timeout)
+        if self._own_pool:
+            await self._ctx.pool.close()
+        await self._outbox.stop()
+        tasks = [*self._receipt_tasks.values(), *self._ctx.background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._receipt_tasks.clear()
+        if asyncio.current_task() is not getattr(self._emitter, "_task", None):
+            await self._emitter.drain(self.config.stop_timeout)
+        await self._emitter.stop()
+
+    # ------------------------------------------------------------------ connections
+
+    async def create_invitation(self, my_info: bytes) -> tuple[str, str]:
+        """A new connection and its one-time invitation link: (conn_id, link)."""
+        return await self._handshake.create_invitation(my_info)
+
+    async def join(self, link: str, my_info: bytes) -> str:
+        """Join a one-time invitation, or send a contact request to an address.
+
+        Raises LinkError for a malformed link or one of another kind, AgentError when the
+        link cannot be used (gone, already used, server unreachable).
+        """
+        return await self._handshake.join(link, my_info)
+
+    async def create_address(self) -> str:
+        """Our contact address link; returns the existing one if there is one."""
+        existing = await self.get_address()
+        if existing is not None:
+            return existing
+        link, keys = await self._handshake.create_address()
+        self.receiver.address_keys = keys
+        return link
+
+    async def get_address(self) -> str | None:
+        async with self._ctx.reading() as s:
+            row = await repo.get_address(s)
+        return None if row is None else row.link
+
+    async def delete_address(self) -> None:
+        """Delete the address: nobody can send requests to it any more. Pending requests
+        can still be accepted."""
+        self.receiver.address_keys = None
+        await self._handshake.delete_address()
+
+    async def accept_request(self, request_id: str, my_info: bytes) -> str:
+        return await self._handshake.accept_request(request_id, my_info)
+
+    async def reject_request(self, request_id: str) -> None:
+        await self._handshake.reject_request(request_id)
+
+    # --------------------------------------------------------------------- messages
+
+    async def send(self, conn_id: str, body: bytes) -> int:
+        """Encrypt and commit (ratchet state + outbox row, one transaction); returns the
+        agent message id. The outbox sends it, retrying until the server accepts it."""
+        _check_body(body)
+        return (await send_payloads(self._ctx, conn_id, [wire.Msg(body)]))[0]
+
+    async def send_many(self, items: Sequence[tuple[str, bytes]]) -> list[int]:
+        """Send many messages (e.g. one per group member) in ONE transaction; returns the
+        agent message ids in order. All or nothing: on any error nothing is committed."""
+        for _, body in items:
+            _check_body(body)
+        conn_ids = sorted({conn_id for conn_id, _ in items})
+        async with contextlib.AsyncExitStack() as stack:
+            for conn_id in conn_ids:  # sorted: no deadlock with another send_many
+                await stack.enter_async_context(self._ctx.lock(conn_id))
+            lives = {conn_id: await self._ctx.load(conn_id) for conn_id in conn_ids}
+            try:
+                rows = [encrypt_payload(lives[conn_id], wire.Msg(body))
+                        for conn_id, body in items]
+                async with self._ctx.transaction() as s:
+                    for live in lives.values():
+                        await repo.update_connection(s, live.id, **sent_state(live))
+                    await repo.insert_outbox(s, rows)
+            except BaseException:
+                for conn_id in conn_ids:
+                    self._ctx.evict(conn_id)
+                raise
+        for server in {live.snd_server for live in lives.values()}:
+            if server is not None:
+                self._outbox.notify(server)
+        return [row["agent_msg_id"] for row in rows]
+
+    async def message_processed(self, conn_id: str, agent_msg_id: int) -> None:
+        """The chat layer committed this message: it is not re-emitted any more, and a
+        delivery receipt goes to the peer (coalesced with others processed meanwhile)."""
+        async with self._ctx.transaction() as s:
+            changed = await repo.mark_processed(s, conn_id, agent_msg_id)
+        if changed:
+            self._schedule_receipts(conn_id)
+
+    def _schedule_receipts(self, conn_id: str) -> None:
+        self._receipts_due.add(conn_id)
+        if conn_id in self._receipt_tasks or not self._started:
+            return
+        task = asyncio.get_running_loop().create_task(self._send_receipts(conn_id))
+        self._receipt_tasks[conn_id] = task
+
+    async def _send_receipts(self, conn_id: str) -> None:
+        """Send RCVD for every processed inbox row of the connection, coalescing those
+        processed within ``receipt_delay``, until no more are due."""
+        try:
+            while conn_id in self._receipts_due:
+                await asyncio.sleep(self.config.receipt_delay)
+                self._receipts_due.discard(conn_id)
+                while await self._send_receipt_batch(conn_id):
+                    pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sending receipts of %s failed", conn_id)
+        finally:
+            self._receipt_tasks.pop(conn_id, None)
+
+    async def _send_receipt_batch(self, conn_id: str) -> bool:
+        async with self._ctx.reading() as s:
+            rows = await repo.processed_inbox(s, conn_id, wire.MAX_RECEIPTS)
+        if not rows:
+            return False
+        ids = [row_id for row_id, _, _ in rows]
+        receipts = wire.Receipts(tuple(wire.Receipt(msg_id, msg_hash)
+                                       for _, msg_id, msg_hash in rows))
+
+        async def forget(s: AsyncSession) -> None:
+            await repo.delete_inbox(s, ids)
+
+        try:
+            await send_payloads(self._ctx, conn_id, [receipts], also=forget)
+        except ConnectionNotFound:
+            return False
+        except ConnectionNotReady:
+            log.info("receipts of %s wait: the connection cannot send yet", conn_id)
+            return False
+        return True
+
+    # ------------------------------------------------------------------- management
+
+    async def delete_connection(self, conn_id: str) -> None:
+        """Delete the connection here and tell the peer (best effort: DEL message, then our
+        receive queue and any link record are deleted on their servers)."""
+        ctx = self._ctx
+        async with ctx.lock(conn_id):
+            live = await ctx.load(conn_id)
+            farewell: bytes | None = None
+            if live.can_send:
+                with contextlib.suppress(Exception):
+                    farewell = encrypt_payload(live, wire.Deleted())["body"]
+            async with ctx.reading() as s:
+                queues = await repo.connection_queues(s, conn_id)
+            async with ctx.transaction() as s:
+                await repo.delete_connection(s, conn_id)
+            ctx.forget(conn_id)
+        for q in queues:
+            try:
+                if q.role == QueueRole.SND and farewell is not None and q.secured:
+                    sq = SenderQueue.from_dict(q.creds)
+                    await ctx.client(sq.server).send(sq, farewell)
+                elif q.role == QueueRole.RCV:
+                    rq = RecipientQueue.from_dict(q.creds)
+                    await ctx.client(rq.server).delete(rq)
+                    async with ctx.transaction() as s:
+                        await repo.delete_digests(s, rq.recipient_id)
+            except TransportError as exc:
+                log.info("clean-up of deleted connection %s: %s", conn_id, exc)
+        if live.link_owner is not None:
+            owner = LinkOwner.from_dict(live.link_owner)
+            with contextlib.suppress(TransportError):
+                await ctx.client(owner.server).delete_link(owner)
+
+    async def safety_code(self, conn_id: str) -> str:
+        """60 digits, equal on both sides unless someone is in the middle."""
+        async with self._ctx.lock(conn_id):
+            live = await self._ctx.load(conn_id)
+            if live.ratchet is None:
+                raise ConnectionNotReady("the connection has no keys yet (handshake incomplete)")
+            return connection_safety_code(live.ratchet.associated_data)
+
+    async def connection_ids(self) -> list[str]:
+        async with self._ctx.reading() as s:
+            return await repo.connection_ids(s)
+
+
+def _check_body(body: bytes) -> None:
+    if not isinstance(body, bytes):
+        raise AgentError("a message body must be bytes")
+    if len(body) > wire.MAX_MESSAGE_BODY:
+        raise AgentError(f"message of {len(body)} bytes; at most {wire.MAX_MESSAGE_BODY}")

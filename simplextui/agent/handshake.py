@@ -1,0 +1,300 @@
+"""Making connections: invitations, joining, contact addresses and their requests.
+
+Fast handshake (one message each way before both sides are connected):
+
+- the inviter creates its receive queue and a link record holding the encrypted
+  :class:`~simplextui.protocol.agent.InvitationData` (queue + hybrid X3DH parameters);
+- the joiner reads the link, does X3DH (X25519 + ML-KEM-768), creates its own receive queue
+  on one of its servers, secures the inviter's queue with SKEY (a used invitation fails
+  here), and queues a confirmation: its X3DH reply and the first ratchet message, INFO
+  {reply queue, info};
+- the inviter (:mod:`simplextui.agent.receive`) answers with SKEY on the reply queue and its
+  own INFO; it is connected once that INFO is accepted, the joiner once it receives it.
+
+A contact request is the requester's inline invitation, sealed to the address's keys and sent
+unauthenticated to the address's contact-mode queue; accepting it is joining that invitation.
+Network steps come first, then everything is committed in one transaction, and from there
+the outbox takes over (retries, restarts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from simplextui.agent import repo
+from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
+from simplextui.agent.errors import AgentError
+from simplextui.agent.repo import ConnState, QueueRole
+from simplextui.agent.sealing import (
+    AddressKeys,
+    open_link_data,
+    seal_link_data,
+    seal_request,
+)
+from simplextui.crypto.errors import CryptoError
+from simplextui.crypto.ratchet import Ratchet
+from simplextui.crypto.x3dh import InvitationParams, InviterKeys, joiner_agree
+from simplextui.protocol import agent as wire
+from simplextui.protocol.errors import ErrorCode, ProtocolError
+from simplextui.protocol.links import Link, LinkError, LinkKind, expect_kind, parse_link
+from simplextui.protocol.queue import ID_SIZE, QueueMode
+from simplextui.transport import (
+    LinkOwner,
+    RecipientQueue,
+    SenderQueue,
+    ServerError,
+    ServerUnreachable,
+    TransportError,
+)
+
+log = logging.getLogger("simplextui.agent.handshake")
+
+
+def _check_info(info: bytes) -> None:
+    if not isinstance(info, bytes):
+        raise AgentError("connection info must be bytes")
+    if len(info) > wire.MAX_INFO:
+        raise AgentError(f"connection info is {len(info)} bytes; at most {wire.MAX_INFO}")
+
+
+def _network_error(exc: TransportError, what: str) -> AgentError:
+    if isinstance(exc, ServerUnreachable):
+        return AgentError(f"{what}: the server is unreachable ({exc})")
+    return AgentError(f"{what}: {exc}")
+
+
+def _zero_state() -> dict[str, object]:
+    return {"last_sent_id": 0, "last_sent_hash": wire.ZERO_HASH,
+            "last_rcvd_id": 0, "last_rcvd_hash": wire.ZERO_HASH}
+
+
+class Handshake:
+    def __init__(self, ctx: AgentContext) -> None:
+        self._ctx = ctx
+
+    async def _new_queue(self, mode: QueueMode = QueueMode.MESSAGING) -> RecipientQueue:
+        server = self._ctx.choose_server()
+        try:
+            return await self._ctx.client(server).create_queue(mode)
+        except TransportError as exc:
+            raise _network_error(exc, f"cannot create a queue on {server.short()}") from exc
+
+    async def _new_link(self, kind: LinkKind, queue: RecipientQueue,
+                        payload: wire.LinkPayload) -> tuple[Link, LinkOwner]:
+        link_id, link_key = os.urandom(ID_SIZE), os.urandom(32)
+        fixed = seal_link_data(link_key, kind.value, link_id, wire.encode_link_payload(payload))
+        try:
+            owner = await self._ctx.client(queue.server).create_link(link_id, fixed, b"")
+        except TransportError as exc:
+            raise _network_error(exc, "cannot create the link") from exc
+        return Link(kind, queue.server, link_id, link_key), owner
+
+    async def subscribe(self, target: ReceiveTarget) -> None:
+        """Index the queue, then subscribe; if the server is down it subscribes on return."""
+        self._ctx.rcv_index[target.queue.recipient_id] = target
+        task = self._ctx.spawn(self._ctx.subscribe(target.queue.server, [target.queue]))
+        await asyncio.wait([task], timeout=self._ctx.config.subscribe_wait)
+
+    # ------------------------------------------------------------------ invitations
+
+    async def create_invitation(self, my_info: bytes) -> tuple[str, str]:
+        _check_info(my_info)
+        rq = await self._new_queue()
+        keys = InviterKeys.generate(pq=True)  # the X3DH is hybrid whatever the ratchet does
+        data = wire.InvitationData(
+            wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key),
+            keys.params().to_bytes())
+        link, owner = await self._new_link(LinkKind.INVITATION, rq, data)
+        conn_id = new_id()
+        async with self._ctx.transaction() as s:
+            await repo.insert_connection(
+                s, id=conn_id, role="inviter", state=ConnState.INVITED, pq=self._ctx.pq,
+                my_info=my_info, inviter_keys=keys.to_bytes(), link=link.uri,
+                link_owner=owner.to_dict(), **_zero_state())
+            queue_id = await repo.insert_queue(
+                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+                creds=rq.to_dict(), recipient_id=rq.recipient_id)
+        await self.subscribe(ReceiveTarget(queue_id, conn_id, rq))
+        return conn_id, link.uri
+
+    async def fetch_link(self, text: str) -> tuple[Link, wire.LinkPayload]:
+        link = expect_kind(parse_link(text), (LinkKind.INVITATION, LinkKind.ADDRESS))
+        try:
+            record = await self._ctx.client(link.server).get_link(link.link_id)
+        except ServerError as exc:
+            if exc.code == ErrorCode.AUTH:
+                raise AgentError("this link no longer exists on its server "
+                                 "(it was deleted, or never created)") from None
+            raise _network_error(exc, "cannot read the link") from exc
+        except TransportError as exc:
+            raise _network_error(exc, "cannot read the link") from exc
+        try:
+            plain = open_link_data(link.link_key, link.kind.value, link.link_id,
+                                   record.fixed_data)
+            payload = wire.decode_link_payload(plain)
+        except CryptoError:
+            raise LinkError("the link's data cannot be decrypted: the link is damaged "
+                            "or forged") from None
+        except ProtocolError as exc:
+            raise LinkError(f"the link's data is malformed ({exc})") from None
+        expected = wire.InvitationData if link.kind == LinkKind.INVITATION else wire.AddressData
+        if not isinstance(payload, expected):
+            raise LinkError(f"the link's data does not match its kind ({link.kind.description})")
+        try:
+            wire.check_version_range(payload.min_version, payload.max_version)
+        except ProtocolError as exc:
+            raise AgentError(f"this link needs another version of simplextui ({exc})") from None
+        return link, payload
+
+    async def join(self, text: str, my_info: bytes) -> str:
+        _check_info(my_info)
+        _, payload = await self.fetch_link(text)
+        if isinstance(payload, wire.InvitationData):
+            return await self.join_invitation(payload, my_info)
+        return await self.request_contact(payload, my_info)
+
+    async def join_invitation(self, inv: wire.InvitationData, my_info: bytes,
+                              request_id: str | None = None) -> str:
+        """Join an invitation (from a link, or inline in a contact request we accept)."""
+        _check_info(my_info)
+        try:
+            params = InvitationParams.from_bytes(inv.x3dh_params)
+            join_params, shared = joiner_agree(params, pq=True)
+            ratchet = Ratchet.init_responder(shared, params, pq=self._ctx.pq)
+        except CryptoError as exc:
+            raise AgentError(f"the invitation's keys are malformed ({exc})") from None
+        assert inv.queue.server_sender_key is not None
+        rq = await self._new_queue()
+        try:
+            sender = await self._ctx.client(inv.queue.server).secure_queue(
+                inv.queue.sender_id, inv.queue.server_sender_key)
+        except ServerError as exc:
+            if exc.code == ErrorCode.AUTH:
+                raise AgentError("this invitation was already used, or it has expired") from None
+            raise _network_error(exc, "cannot use the invitation") from exc
+        except TransportError as exc:
+            raise _network_error(exc, "cannot use the invitation") from exc
+        conn_id = new_id()
+        live = LiveConn(
+            id=conn_id, role="joiner", state=ConnState.JOINED, pq=self._ctx.pq,
+            ratchet=ratchet, last_sent_id=0, last_sent_hash=wire.ZERO_HASH, last_rcvd_id=0,
+            last_rcvd_hash=wire.ZERO_HASH, inviter_keys=None, my_info=None, peer_info=None,
+            link_owner=None, rcv=None, snd_queue_id=None, snd_server=str(inv.queue.server))
+        jp = join_params.to_bytes()
+        info = wire.Info(my_info, wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key))
+        plain, msg_hash = wire.encode_agent_message(1, wire.ZERO_HASH, info,
+                                                    wire.CONFIRMATION_PADDED)
+        ciphertext = ratchet.encrypt(plain, wire.envelope_header("C") + jp)
+        body = wire.encode_envelope(wire.Confirmation(jp, ciphertext))
+        async with self._ctx.transaction() as s:
+            await repo.insert_connection(
+                s, id=conn_id, role="joiner", state=ConnState.JOINED, pq=self._ctx.pq,
+                ratchet=ratchet.to_bytes(), last_sent_id=1, last_sent_hash=msg_hash,
+                last_rcvd_id=0, last_rcvd_hash=wire.ZERO_HASH)
+            rcv_id = await repo.insert_queue(
+                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+                creds=rq.to_dict(), recipient_id=rq.recipient_id)
+            snd_id = await repo.insert_queue(
+                s, conn_id=conn_id, role=QueueRole.SND, server=str(sender.server),
+                creds=sender.to_dict(), secured=True)
+            await repo.insert_outbox(s, [{
+                "conn_id": conn_id, "queue_id": snd_id, "op": "send", "kind": "CONF",
+                "agent_msg_id": 1, "body": body, "msg_hash": msg_hash}])
+            if request_id is not None:
+                await repo.delete_request(s, request_id)
+        live.rcv = ReceiveTarget(rcv_id, conn_id, rq)
+        live.snd_queue_id, live.last_sent_id, live.last_sent_hash = snd_id, 1, msg_hash
+        self._ctx.cache(live)
+        await self.subscribe(live.rcv)
+        if self._ctx.outbox is not None:
+            self._ctx.outbox.notify(str(sender.server))
+        return conn_id
+
+    # ---------------------------------------------------------------- contact requests
+
+    async def request_contact(self, address: wire.AddressData, my_info: bytes) -> str:
+        """Send a contact request to an address; the connection completes when accepted."""
+        keys = InviterKeys.generate(pq=True)
+        rq = await self._new_queue()
+        invitation = wire.InvitationData(
+            wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key),
+            keys.params().to_bytes())
+        plain = wire.encode_contact_request(wire.ContactRequestBody(invitation, my_info))
+        eph, kem_ct, sealed = seal_request(address.request_key, address.kem_key, plain,
+                                           wire.envelope_header("R"))
+        body = wire.encode_envelope(wire.ContactRequestEnvelope(eph, kem_ct, sealed))
+        contact = SenderQueue(address.queue.sender_id, address.queue.server, None, None)
+        conn_id = new_id()
+        async with self._ctx.transaction() as s:
+            await repo.insert_connection(
+                s, id=conn_id, role="inviter", state=ConnState.REQUESTED, pq=self._ctx.pq,
+                my_info=my_info, inviter_keys=keys.to_bytes(), **_zero_state())
+            rcv_id = await repo.insert_queue(
+                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+                creds=rq.to_dict(), recipient_id=rq.recipient_id)
+            contact_id = await repo.insert_queue(
+                s, conn_id=conn_id, role=QueueRole.CONTACT, server=str(contact.server),
+                creds=contact.to_dict())
+            await repo.insert_outbox(s, [{
+                "conn_id": conn_id, "queue_id": contact_id, "op": "send", "kind": "REQ",
+                "body": body}])
+        await self.subscribe(ReceiveTarget(rcv_id, conn_id, rq))
+        if self._ctx.outbox is not None:
+            self._ctx.outbox.notify(str(contact.server))
+        return conn_id
+
+    async def accept_request(self, request_id: str, my_info: bytes) -> str:
+        async with self._ctx.reading() as s:
+            row = await repo.get_request(s, request_id)
+        if row is None:
+            raise AgentError(f"no pending contact request {request_id!r}")
+        payload = wire.decode_link_payload(row.invitation)
+        assert isinstance(payload, wire.InvitationData)
+        return await self.join_invitation(payload, my_info, request_id=request_id)
+
+    async def reject_request(self, request_id: str) -> None:
+        async with self._ctx.transaction() as s:
+            if not await repo.delete_request(s, request_id):
+                raise AgentError(f"no pending contact request {request_id!r}")
+
+    # ------------------------------------------------------------------- address
+
+    async def create_address(self) -> tuple[str, AddressKeys]:
+        rq = await self._new_queue(QueueMode.CONTACT)
+        keys = AddressKeys.generate()
+        data = wire.AddressData(wire.QueueAddress(rq.server, rq.sender_id, None),
+                                keys.x25519_public, keys.kem_public)
+        link, owner = await self._new_link(LinkKind.ADDRESS, rq, data)
+        async with self._ctx.transaction() as s:
+            queue_id = await repo.insert_queue(
+                s, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
+                creds=rq.to_dict(), recipient_id=rq.recipient_id)
+            await repo.insert_address(s, link=link.uri, queue_id=queue_id,
+                                      link_owner=owner.to_dict(), keys=keys.to_bytes())
+        await self.subscribe(ReceiveTarget(queue_id, None, rq))
+        return link.uri, keys
+
+    async def delete_address(self) -> bool:
+        async with self._ctx.reading() as s:
+            row = await repo.get_address(s)
+            queue = await repo.get_queue(s, row.queue_id) if row is not None else None
+        if row is None:
+            return False
+        async with self._ctx.transaction() as s:
+            await repo.delete_address(s, row.queue_id)
+        owner = LinkOwner.from_dict(row.link_owner)
+        try:
+            await self._ctx.client(owner.server).delete_link(owner)
+        except TransportError as exc:
+            log.info("could not delete the address link record: %s", exc)
+        if queue is not None:
+            rq = RecipientQueue.from_dict(queue.creds)
+            self._ctx.rcv_index.pop(rq.recipient_id, None)
+            try:
+                await self._ctx.client(rq.server).delete(rq)
+            except TransportError as exc:
+                log.info("could not delete the address queue: %s", exc)
+                self._ctx.client(rq.server).unsubscribe_local(rq.recipient_id)
+        return True

@@ -1,0 +1,463 @@
+"""Receiving: transport events in, committed state and agent events out.
+
+For each queue message (the transport delivers one per queue at a time, until acked):
+
+1. find the connection (or our address) by recipient id;
+2. drop it if its digest is among those recently received (a server redelivery after a
+   crash before the ack, or the peer's outbox sending the same bytes twice) — before the
+   ratchet sees it;
+3. decode and decrypt; check the sequence number and previous-message hash;
+4. commit ratchet state, counters, the inbox row (or what the message does), the digest and
+   any journaled events in ONE transaction;
+5. queue the events for ``on_event``, then ack the server.
+
+A message that is malformed, forged, tampered with or replayed changes nothing: it is
+recorded as refused (digest + ConnectionError event) and acked away so it does not block
+the queue, and the connection keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simplextui.agent import repo
+from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
+from simplextui.agent.errors import AgentError, ConnectionNotFound
+from simplextui.agent.events import (
+    AgentEvent,
+    Connected,
+    ConnectionDeleted,
+    ConnectionError,
+    ConnectionRequest,
+    DeliveryReceipt,
+    IntegrityStatus,
+    MessageReceived,
+)
+from simplextui.agent.messaging import check_integrity, encrypt_payload, send_payloads, sent_state
+from simplextui.agent.repo import ConnState, QueueRole
+from simplextui.agent.sealing import AddressKeys, open_request
+from simplextui.crypto.errors import (
+    AuthenticationError,
+    CryptoError,
+    DuplicateMessage,
+    TooManySkippedMessages,
+)
+from simplextui.crypto.queue_auth import KeyPair, derive_sender_key
+from simplextui.crypto.ratchet import Ratchet
+from simplextui.crypto.x3dh import InvitationParams, InviterKeys, JoinParams, inviter_agree
+from simplextui.protocol import agent as wire
+from simplextui.protocol.errors import ProtocolError
+from simplextui.transport import (
+    DeliveryError,
+    LinkOwner,
+    QueueDeleted,
+    QuotaMarker,
+    SenderQueue,
+    ServerConnected,
+    ServerDisconnected,
+    SubscriptionEnded,
+    SubscriptionFailed,
+    TransportError,
+    TransportEvent,
+)
+from simplextui.transport import (
+    MessageReceived as TransportMessage,
+)
+
+log = logging.getLogger("simplextui.agent.receive")
+
+BeforeAckHook = Callable[[ReceiveTarget, bytes], Awaitable[None]]
+_ADDRESS_LOCK = "\0address"
+
+
+class _Refused(Exception):
+    """The message is refused; the text goes to the ConnectionError event."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    events: list[AgentEvent] = field(default_factory=list)
+    journal_ids: list[int] = field(default_factory=list)
+    received: MessageReceived | None = None
+    notify: set[str] = field(default_factory=set)
+    after_ack: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, DuplicateMessage):
+        return "a replayed message was refused (it had already been received)"
+    if isinstance(exc, AuthenticationError):
+        return ("a message that failed authentication was refused "
+                "(forged, tampered with, or not for this connection)")
+    if isinstance(exc, TooManySkippedMessages):
+        return "a message too far ahead of the conversation was refused"
+    if isinstance(exc, ProtocolError | CryptoError):
+        return f"a malformed message was refused ({exc})"
+    return f"a message was refused ({exc})"
+
+
+class Receiver:
+    def __init__(self, ctx: AgentContext) -> None:
+        self._ctx = ctx
+        self.address_keys: AddressKeys | None = None
+        self.stopping = False
+        self._active: set[asyncio.Task[object]] = set()
+        self._digest_counts: dict[bytes, int] = {}
+        # Test hook: runs after the commit and before the server ack (a crash point).
+        self.before_ack: BeforeAckHook | None = None
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def handle(self, event: TransportEvent) -> None:
+        """The ClientPool's ``on_event``."""
+        if self.stopping:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            await self._dispatch(event)
+        finally:
+            if task is not None:
+                self._active.discard(task)
+
+    async def wait_idle(self, timeout: float) -> None:
+        tasks = [t for t in self._active if t is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def _dispatch(self, event: TransportEvent) -> None:
+        match event:
+            case TransportMessage():
+                target = self._ctx.rcv_index.get(event.recipient_id)
+                if target is None:
+                    log.info("message for an unknown queue on %s", event.server.short())
+                elif target.conn_id is None:
+                    await self._address_message(target, event)
+                else:
+                    await self._connection_message(target, target.conn_id, event)
+            case QuotaMarker():
+                await self._quota_marker(event)
+            case DeliveryError():
+                target = self._ctx.rcv_index.get(event.recipient_id)
+                if target is not None:
+                    await self._ctx.ack(target, event.msg_id)
+                    await self._report(target.conn_id, "a message that the server could not "
+                                       f"deliver intact was dropped ({event.reason})")
+            case SubscriptionEnded() | SubscriptionFailed() | QueueDeleted():
+                target = self._ctx.rcv_index.get(event.recipient_id)
+                if target is not None:
+                    await self._report(target.conn_id, _subscription_text(event))
+            case ServerConnected():
+                log.info("connected to %s", event.server.short())
+            case ServerDisconnected():
+                log.info("disconnected from %s: %s", event.server.short(), event.reason)
+
+    async def _report(self, conn_id: str | None, text: str) -> None:
+        event = ConnectionError(conn_id, text)
+        async with self._ctx.transaction() as s:
+            ids = await repo.journal(s, [event])
+        self._emit(_Outcome([event], ids))
+
+    def _emit(self, outcome: _Outcome) -> None:
+        emitter = self._ctx.emitter
+        if emitter is None:
+            return
+        if outcome.received is not None:
+            emitter.put(outcome.received)
+        emitter.put_all(outcome.events, outcome.journal_ids)
+
+    async def _finish(self, target: ReceiveTarget, msg_id: bytes,
+                      outcome: _Outcome | None) -> None:
+        if outcome is not None:
+            self._emit(outcome)
+        if self.before_ack is not None:
+            await self.before_ack(target, msg_id)
+        await self._ctx.ack(target, msg_id)
+        if outcome is None:
+            return
+        if self._ctx.outbox is not None:
+            for server in outcome.notify:
+                self._ctx.outbox.notify(server)
+        for action in outcome.after_ack:
+            try:
+                await action()
+            except (TransportError, AgentError) as exc:
+                log.info("clean-up after a message failed: %s", exc)
+
+    # -------------------------------------------------------------- digests
+
+    async def _seen(self, digest: bytes) -> bool:
+        async with self._ctx.reading() as s:
+            return await repo.digest_seen(s, digest)
+
+    async def _add_digest(self, s: AsyncSession, recipient_id: bytes, digest: bytes) -> None:
+        await repo.add_digest(s, recipient_id, digest)
+        count = self._digest_counts.get(recipient_id, 0) + 1
+        if count >= self._ctx.config.dedup_window:
+            await repo.prune_digests(s, recipient_id, self._ctx.config.dedup_window)
+            count = 0
+        self._digest_counts[recipient_id] = count
+
+    async def _refuse(self, conn_id: str | None, target: ReceiveTarget, digest: bytes,
+                      text: str) -> _Outcome:
+        log.info("refused a message on %s: %s", conn_id or "the address", text)
+        event = ConnectionError(conn_id, text)
+        async with self._ctx.transaction() as s:
+            await self._add_digest(s, target.queue.recipient_id, digest)
+            ids = await repo.journal(s, [event])
+        return _Outcome([event], ids)
+
+    # ---------------------------------------------------------- connections
+
+    async def _connection_message(self, target: ReceiveTarget, conn_id: str,
+                                  ev: TransportMessage) -> None:
+        ctx = self._ctx
+        digest = hashlib.sha256(ev.body).digest()
+        outcome: _Outcome | None = None
+        log.debug("message %s on %s", ev.msg_id.hex()[:8], conn_id)
+        async with ctx.lock(conn_id):
+            if await self._seen(digest):
+                log.debug("dropped a copy of a message already received on %s", conn_id)
+            else:
+                try:
+                    live = await ctx.load(conn_id)
+                    outcome = await self._process(live, target, ev, digest)
+                except ConnectionNotFound:
+                    log.info("message for deleted connection %s dropped", conn_id)
+                except (_Refused, ProtocolError, CryptoError) as exc:
+                    log.debug("refusing a message on %s", conn_id, exc_info=True)
+                    ctx.evict(conn_id)  # the ratchet may have advanced in memory
+                    text = str(exc) if isinstance(exc, _Refused) else _describe(exc)
+                    outcome = await self._refuse(conn_id, target, digest, text)
+                except BaseException:
+                    ctx.evict(conn_id)
+                    raise
+        await self._finish(target, ev.msg_id, outcome)
+
+    async def _process(self, live: LiveConn, target: ReceiveTarget, ev: TransportMessage,
+                       digest: bytes) -> _Outcome:
+        env = wire.decode_envelope(ev.body)
+        if isinstance(env, wire.UnknownEnvelope):
+            log.info("skipped a message of unknown kind %d on %s", env.tag, live.id)
+            async with self._ctx.transaction() as s:
+                await self._add_digest(s, target.queue.recipient_id, digest)
+            return _Outcome()
+        if isinstance(env, wire.Confirmation):
+            if live.state not in ConnState.AWAITING_CONFIRMATION:
+                raise _Refused("an unexpected second confirmation was refused")
+            return await self._confirmation(live, target, env, digest)
+        if isinstance(env, wire.RatchetEnvelope):
+            if live.ratchet is None:
+                raise _Refused("a message that arrived before the handshake was refused")
+            return await self._ratchet_message(live, target, env, ev, digest)
+        raise _Refused("a contact request sent to a connection queue was refused")
+
+    async def _confirmation(self, live: LiveConn, target: ReceiveTarget,
+                            env: wire.Confirmation, digest: bytes) -> _Outcome:
+        if live.inviter_keys is None:
+            raise _Refused("a confirmation arrived but the invitation keys are gone")
+        keys = InviterKeys.from_bytes(live.inviter_keys)
+        shared = inviter_agree(keys, JoinParams.from_bytes(env.join_params))
+        ratchet = Ratchet.init_initiator(shared, keys, pq=live.pq)
+        plain = ratchet.decrypt(env.ratchet_message,
+                                wire.envelope_header("C", env.version) + env.join_params)
+        msg = wire.decode_agent_message(plain)
+        info = msg.payload
+        if (msg.agent_msg_id != 1 or msg.prev_msg_hash != wire.ZERO_HASH
+                or not isinstance(info, wire.Info) or info.reply_queue is None
+                or info.reply_queue.server_sender_key is None):
+            raise _Refused("a malformed confirmation was refused")
+        reply = info.reply_queue
+        assert reply.server_sender_key is not None
+        keypair = KeyPair.generate()
+        try:
+            mac_key = derive_sender_key(keypair.exchange(reply.server_sender_key))
+        except ValueError:
+            raise _Refused("a confirmation with a bad queue key was refused") from None
+        sender = SenderQueue(reply.sender_id, reply.server, keypair, mac_key)
+        server = str(reply.server)
+        live.ratchet = ratchet
+        live.state = ConnState.CONFIRMED
+        live.inviter_keys = None
+        live.peer_info = info.info
+        live.last_rcvd_id, live.last_rcvd_hash = 1, msg.msg_hash
+        outcome = _Outcome(notify={server})
+        async with self._ctx.transaction() as s:
+            live.snd_queue_id = await repo.insert_queue(
+                s, conn_id=live.id, role=QueueRole.SND, server=server, creds=sender.to_dict())
+            live.snd_server = server
+            info_row = encrypt_payload(live, wire.Info(live.my_info or b""))
+            await repo.update_connection(
+                s, live.id, state=ConnState.CONFIRMED, inviter_keys=None,
+                peer_info=info.info, last_rcvd_id=1, last_rcvd_hash=msg.msg_hash,
+                **sent_state(live))
+            await repo.insert_outbox(s, [
+                {"conn_id": live.id, "queue_id": live.snd_queue_id, "op": "skey",
+                 "kind": "SKEY"},
+                info_row])
+            await self._add_digest(s, target.queue.recipient_id, digest)
+        if live.link_owner is not None:
+            outcome.after_ack.append(lambda: self.delete_link(live.id, live.link_owner))
+        return outcome
+
+    async def delete_link(self, conn_id: str, owner: dict[str, object] | None) -> None:
+        """Delete a used one-time invitation's link record (best effort)."""
+        if owner is None:
+            return
+        link_owner = LinkOwner.from_dict(owner)
+        try:
+            await self._ctx.client(link_owner.server).delete_link(link_owner)
+        except TransportError as exc:
+            log.info("could not delete the link record of %s: %s", conn_id, exc)
+            return
+        async with self._ctx.transaction() as s:
+            await repo.update_connection(s, conn_id, link_owner=None)
+
+    async def _ratchet_message(self, live: LiveConn, target: ReceiveTarget,
+                               env: wire.RatchetEnvelope, ev: TransportMessage,
+                               digest: bytes) -> _Outcome:
+        assert live.ratchet is not None
+        plain = live.ratchet.decrypt(env.ratchet_message, wire.envelope_header("M", env.version))
+        msg = wire.decode_agent_message(plain)
+        status = check_integrity(live.last_rcvd_id, live.last_rcvd_hash, msg)
+        values: dict[str, object] = {"ratchet": live.ratchet.to_bytes()}
+        if status is not None and msg.agent_msg_id > live.last_rcvd_id:
+            live.last_rcvd_id, live.last_rcvd_hash = msg.agent_msg_id, msg.msg_hash
+            values.update(last_rcvd_id=msg.agent_msg_id, last_rcvd_hash=msg.msg_hash)
+        outcome = _Outcome()
+        deleted = False
+        async with self._ctx.transaction() as s:
+            if status is None:
+                log.info("dropped duplicate message %d on %s", msg.agent_msg_id, live.id)
+            else:
+                deleted = await self._apply(s, live, msg, status, ev, outcome)
+            if not deleted:
+                await repo.update_connection(s, live.id, **values)
+            await self._add_digest(s, target.queue.recipient_id, digest)
+            outcome.journal_ids = await repo.journal(s, outcome.events)
+        if deleted:
+            self._ctx.forget(live.id)
+        return outcome
+
+    async def _apply(self, s: AsyncSession, live: LiveConn, msg: wire.AgentMessage,
+                     status: IntegrityStatus, ev: TransportMessage, outcome: _Outcome) -> bool:
+        """Do what the message says, in the caller's transaction; True if deleted."""
+        payload = msg.payload
+        if isinstance(payload, wire.Msg):
+            await repo.insert_inbox(s, conn_id=live.id, agent_msg_id=msg.agent_msg_id,
+                                    body=payload.body, msg_hash=msg.msg_hash,
+                                    broker_ts_ms=ev.timestamp_ms, integrity=status.to_text())
+            outcome.received = MessageReceived(live.id, msg.agent_msg_id, payload.body,
+                                               ev.timestamp_ms, status)
+            return False
+        if not status.ok:
+            outcome.events.append(ConnectionError(
+                live.id, f"message integrity: {status} (at message {msg.agent_msg_id})"))
+        if isinstance(payload, wire.Info):
+            if live.state == ConnState.JOINED:
+                live.state, live.peer_info = ConnState.CONNECTED, payload.info
+                await repo.update_connection(s, live.id, state=ConnState.CONNECTED,
+                                             peer_info=payload.info)
+                outcome.events.append(Connected(live.id, payload.info))
+            else:
+                log.info("ignored a repeated INFO on %s", live.id)
+        elif isinstance(payload, wire.Receipts):
+            for rc in payload.receipts:
+                row = await repo.sent_message(s, live.id, rc.agent_msg_id)
+                if row is None:
+                    continue
+                if row.msg_hash == rc.msg_hash:
+                    await repo.delete_outbox(s, [row.id])
+                    outcome.events.append(DeliveryReceipt(live.id, rc.agent_msg_id))
+                else:
+                    outcome.events.append(ConnectionError(
+                        live.id, f"the receipt for message {rc.agent_msg_id} has a different "
+                        "hash: the peer received something else"))
+        elif isinstance(payload, wire.QuotaContinue):
+            await repo.update_connection(s, live.id, retry_at=0.0, quota_paused=False)
+            if live.snd_server is not None:
+                outcome.notify.add(live.snd_server)
+        elif isinstance(payload, wire.Deleted):
+            await repo.delete_connection(s, live.id)
+            outcome.events.append(ConnectionDeleted(live.id))
+            if live.rcv is not None:
+                rcv = live.rcv
+                outcome.after_ack.append(lambda: self._delete_queue(rcv))
+            return True
+        else:
+            log.info("skipped an agent message of unknown kind on %s", live.id)
+        return False
+
+    async def _delete_queue(self, target: ReceiveTarget) -> None:
+        await self._ctx.client(target.queue.server).delete(target.queue)
+        async with self._ctx.transaction() as s:
+            await repo.delete_digests(s, target.queue.recipient_id)
+
+    # ------------------------------------------------------------------- quota
+
+    async def _quota_marker(self, event: QuotaMarker) -> None:
+        target = self._ctx.rcv_index.get(event.recipient_id)
+        if target is None:
+            return
+        await self._ctx.ack(target, event.msg_id)
+        if target.conn_id is None:
+            return
+        try:
+            await send_payloads(self._ctx, target.conn_id, [wire.QuotaContinue()])
+        except AgentError as exc:
+            log.info("could not send QCONT on %s: %s", target.conn_id, exc)
+
+    # ----------------------------------------------------------------- address
+
+    async def _address_message(self, target: ReceiveTarget, ev: TransportMessage) -> None:
+        digest = hashlib.sha256(ev.body).digest()
+        outcome: _Outcome | None = None
+        async with self._ctx.lock(_ADDRESS_LOCK):
+            if not await self._seen(digest):
+                try:
+                    outcome = await self._contact_request(target, ev, digest)
+                except (_Refused, ProtocolError, CryptoError) as exc:
+                    text = str(exc) if isinstance(exc, _Refused) else (
+                        f"a malformed contact request was refused ({exc})")
+                    outcome = await self._refuse(None, target, digest, text)
+        await self._finish(target, ev.msg_id, outcome)
+
+    async def _contact_request(self, target: ReceiveTarget, ev: TransportMessage,
+                               digest: bytes) -> _Outcome:
+        keys = self.address_keys
+        if keys is None:
+            raise _Refused("a contact request for a deleted address was dropped")
+        env = wire.decode_envelope(ev.body)
+        if not isinstance(env, wire.ContactRequestEnvelope):
+            raise _Refused("a message that is not a contact request was refused at the address")
+        try:
+            plain = open_request(keys, env.ephemeral_key, env.kem_ciphertext, env.sealed,
+                                 wire.envelope_header("R", env.version))
+        except CryptoError:
+            raise _Refused("a contact request that failed authentication was refused") from None
+        body = wire.decode_contact_request(plain)
+        wire.check_version_range(body.invitation.min_version, body.invitation.max_version)
+        InvitationParams.from_bytes(body.invitation.x3dh_params)  # validate now, not at accept
+        request_id = new_id()
+        event = ConnectionRequest(request_id, body.info)
+        async with self._ctx.transaction() as s:
+            await repo.insert_request(s, request_id, wire.encode_link_payload(body.invitation),
+                                      body.info)
+            await self._add_digest(s, target.queue.recipient_id, digest)
+            ids = await repo.journal(s, [event])
+        return _Outcome([event], ids)
+
+
+def _subscription_text(event: SubscriptionEnded | SubscriptionFailed | QueueDeleted) -> str:
+    if isinstance(event, SubscriptionEnded):
+        return "another client subscribed to this connection's queue; messages go there now"
+    if isinstance(event, QueueDeleted):
+        return "this connection's receive queue was deleted on its server"
+    return f"the server refused to resubscribe this connection's queue ({event.code.value})"

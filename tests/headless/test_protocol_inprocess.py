@@ -1,7 +1,9 @@
-"""The headless line protocol in-process, on the fake agent: framing, corrId, errors."""
+"""The headless line protocol in-process, with the real agent on a real queue server:
+framing, corrId, errors."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import sys
@@ -16,7 +18,9 @@ if _ROOT not in sys.path:
 
 from simplextui.chat.core import ChatCore  # noqa: E402
 from simplextui.headless import Headless, Output  # noqa: E402
-from tests.chat.fake_agent import SERVER, FakeNetwork  # noqa: E402
+from simplextui.server.runner import EmbeddedServer  # noqa: E402
+
+T = 10.0  # bound of every start, stop and command
 
 
 class Harness:
@@ -32,22 +36,20 @@ class Harness:
 
     async def send(self, line: str) -> dict[str, Any]:
         """Run a line; its response (the one object that is not an event)."""
-        await self.headless.handle_line(line)
+        await asyncio.wait_for(self.headless.handle_line(line), T)
         out = [o for o in self.lines() if o["type"] not in ("message_status",)]
         assert len(out) == 1, out
         return out[0]
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> Any:
-    net = FakeNetwork()
-    core = ChatCore(tmp_path / "alice", [SERVER], display_name="alice",
-                    agent_factory=net.factory)
+async def harness(tmp_path: Path, server: EmbeddedServer) -> Any:
+    core = ChatCore(tmp_path / "alice", [server.address], display_name="alice")
     h = Harness(core)
     core.subscribe(h.headless.on_event)
-    await core.start()
+    await asyncio.wait_for(core.start(), T)
     yield h
-    await core.stop()
+    await asyncio.wait_for(core.stop(), T)
 
 
 async def test_ready_then_commands(harness: Harness) -> None:
@@ -85,7 +87,7 @@ async def test_malformed_json_gets_an_error_and_the_loop_goes_on(harness: Harnes
 
 async def test_blank_lines_get_no_response(harness: Harness) -> None:
     harness.lines()
-    await harness.headless.handle_line("   \n")
+    await asyncio.wait_for(harness.headless.handle_line("   \n"), T)
     assert harness.lines() == []
 
 

@@ -19,6 +19,7 @@ from simplextui.chat import messages as items_q
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext, log
 from simplextui.chat.errors import ChatError
+from simplextui.chat.groups.actions import GroupActions
 from simplextui.chat.profiles import info_body, load_user, profile_of
 from simplextui.chat.responses import (
     ChatResponse,
@@ -90,6 +91,7 @@ class Actions:
             c.Help: self.help,
             c.Quit: self.quit,
         }
+        self._handlers.update(GroupActions(ctx).handlers())
 
     async def run(self, command: c.Command) -> ChatResponse:
         return await self._handlers[type(command)](command)

@@ -13,6 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simplextui.chat.groups.commands import (
+    GROUP_HELP,
+    GroupCommand,
+    delete_or,
+    parse_group_send,
+)
+from simplextui.chat.groups.commands import register as register_group_commands
 from simplextui.chat.names import InvalidName, validate_display_name
 from simplextui.protocol.chat_events import (
     ALLOWED_REACTIONS,
@@ -240,7 +247,8 @@ class Quit:
 
 
 Command = (
-    CreateInvitation | Connect | CreateAddress | ShowAddress | DeleteAddress | SetAutoAccept
+    GroupCommand | CreateInvitation | Connect | CreateAddress | ShowAddress | DeleteAddress
+    | SetAutoAccept
     | AcceptRequest | RejectRequest | ListRequests | SendText | Reply | EditMessage
     | DeleteMessage | React | ListContacts | Tail | ShowProfile | SetProfile | SetBio
     | ContactInfo | ShowCode | Verify | DeleteContact | MarkRead | Help | Quit
@@ -278,9 +286,10 @@ Profile
   /p, /profile                 show your profile
   /p NAME [FULL NAME]          set your display name (and full name)
   /bio [TEXT]                  set (or clear) your short bio
+{groups}
 Other
   /help, /h                    this help
-  /quit, /q                    exit"""
+  /quit, /q                    exit""".replace("{groups}", GROUP_HELP)
 
 _SPACE = re.compile(r"\s+")
 
@@ -293,6 +302,8 @@ def parse_command(line: str) -> Command:
     head = text[0]
     if head == "/":
         return _slash(text)
+    if head == "#":
+        return parse_group_send(text)
     if head == "@":
         contact, rest = _contact_and_rest(text, "@NAME TEXT")
         return SendText(contact, _message_text(rest))
@@ -465,8 +476,9 @@ _register(("/bio",), _bio)
 _register(("/info", "/i"), _one_contact("/info @NAME", ContactInfo))
 _register(("/code",), _one_contact("/code @NAME", ShowCode))
 _register(("/verify",), _verify)
-_register(("/d",), _delete_contact)
-_register(("/delete",), _delete)
+_register(("/d",), delete_or(_delete_contact))  # type: ignore[arg-type]
+_register(("/delete",), delete_or(_delete))  # type: ignore[arg-type]
+register_group_commands(_register)
 _register(("/read",), _one_contact("/read @NAME", MarkRead))
 _register(("/reply",), _by_id_with_text("/reply @NAME MSGID TEXT", Reply))
 _register(("/edit",), _by_id_with_text("/edit @NAME MSGID TEXT", EditMessage))

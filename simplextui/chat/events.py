@@ -18,7 +18,16 @@ __all__ = [
     "ContactDeleted",
     "ContactRequestReceived",
     "ContactUpdated",
+    "GroupDeleted",
+    "GroupEmpty",
+    "GroupInvitationReceived",
+    "GroupUpdated",
     "IntegrityError",
+    "MemberConnectedAll",
+    "MemberConnectedEvent",
+    "MemberLeft",
+    "MemberRemoved",
+    "MemberRoleChanged",
     "MessageDeleted",
     "MessageReceived",
     "MessageStatus",
@@ -147,8 +156,90 @@ class ConnectionErrorEvent(_Event):
     contact: str | None = None
 
 
+# --- groups (names without "#"; "member" is the member's name in that group) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInvitationReceived(_Event):
+    """A contact invited this user to a group: ``/j GROUP`` joins it."""
+
+    TYPE: ClassVar[str] = "group_invitation"
+    group: str
+    from_: str
+    role: str = "member"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberConnectedEvent(_Event):
+    """This user is now connected directly to ``member`` (the inviter included)."""
+
+    TYPE: ClassVar[str] = "member_connected"
+    group: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberConnectedAll(_Event):
+    """(To the inviter) ``member``, invited by this user, is connected to every member."""
+
+    TYPE: ClassVar[str] = "member_connected_all"
+    group: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved(_Event):
+    """``member`` was removed by ``by``; ``member`` is this user's own name if it was."""
+
+    TYPE: ClassVar[str] = "member_removed"
+    group: str
+    member: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft(_Event):
+    TYPE: ClassVar[str] = "member_left"
+    group: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRoleChanged(_Event):
+    TYPE: ClassVar[str] = "member_role"
+    group: str
+    member: str
+    role: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDeleted(_Event):
+    TYPE: ClassVar[str] = "group_deleted"
+    group: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupUpdated(_Event):
+    TYPE: ClassVar[str] = "group_updated"
+    group: str
+    display_name: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEmpty(_Event):
+    """After this user was removed: no member connection is left."""
+
+    TYPE: ClassVar[str] = "group_empty"
+    group: str
+
+
 ChatEvent = (
     Ready | ContactRequestReceived | ContactConnected | ContactUpdated | ContactDeleted
     | MessageReceived | MessageUpdated | MessageDeleted | ReactionChanged | MessageStatus
-    | IntegrityError | ConnectionErrorEvent
+    | IntegrityError | ConnectionErrorEvent | GroupInvitationReceived | MemberConnectedEvent
+    | MemberConnectedAll | MemberRemoved | MemberLeft | MemberRoleChanged | GroupDeleted
+    | GroupUpdated | GroupEmpty
 )

@@ -32,6 +32,8 @@ from simplextui.chat.events import (
     MessageUpdated,
     ReactionChanged,
 )
+from simplextui.chat.groups.closing import on_sent as on_group_sent
+from simplextui.chat.groups.inbound import GroupInbound, receive_invitation
 from simplextui.chat.profiles import parse_info
 from simplextui.chat.view import QuoteView
 from simplextui.protocol.chat_events import (
@@ -47,6 +49,7 @@ from simplextui.protocol.chat_events import (
     UnknownEvent,
     decode_chat_message,
 )
+from simplextui.protocol.group_events import GroupInvitation
 from simplextui.store.chat_models import (
     ChatItem,
     ChatUser,
@@ -66,12 +69,14 @@ UNKNOWN_PEER = "contact"
 class Inbound:
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
+        self.groups = GroupInbound(ctx)
 
     async def handle(self, event: ae.AgentEvent) -> None:
         match event:
             case ae.MessageReceived():
                 await self.message(event)
             case ae.MessageSent():
+                await on_group_sent(self.ctx, event.conn_id, event.agent_msg_id)
                 await self.status(event.conn_id, event.agent_msg_id, ItemStatus.SENT)
             case ae.DeliveryReceipt():
                 await self.status(event.conn_id, event.agent_msg_id, ItemStatus.DELIVERED)
@@ -107,6 +112,8 @@ class Inbound:
                 await self.ctx.emit(ConnectionErrorEvent(f"auto-accept failed: {exc}", name))
 
     async def connected(self, event: ae.Connected) -> None:
+        if await self.groups.connected(event):
+            return
         profile = _profile_or_placeholder(event.peer_info, "connection info")
         async with self.ctx.tx() as s:
             contact = await contacts_q.get_or_create_pending(s, event.conn_id)
@@ -121,6 +128,8 @@ class Inbound:
                                              profile.full_name, profile.bio))
 
     async def deleted(self, event: ae.ConnectionDeleted) -> None:
+        if await self.groups.deleted(event):
+            return
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, event.conn_id)
             if contact is None or contact.status == ContactStatus.DELETED:
@@ -157,6 +166,8 @@ class Inbound:
     # --- messages -------------------------------------------------------------------------------
 
     async def message(self, event: ae.MessageReceived) -> None:
+        if await self.groups.message(event):
+            return
         emitted: list[ChatEvent] = []
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, event.conn_id)
@@ -235,6 +246,8 @@ async def _apply(s: AsyncSession, user: ChatUser, contact: Contact, message: Cha
                     and items_q.advance_status(item, ItemStatus.READ)):
                 out.append(MessageStatus(chat, msg_id, ItemStatus.READ))
         return out
+    if isinstance(event, GroupInvitation):
+        return await receive_invitation(s, contact, event)
     if isinstance(event, ProfileInfo):
         if not contacts_q.set_profile(contact, event.profile):
             return []

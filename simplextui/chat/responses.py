@@ -13,9 +13,11 @@ __all__ = [
     "ContactInfoResponse",
     "ContactsResponse",
     "ErrorResponse",
+    "GroupMembersResponse",
     "HelpResponse",
     "HistoryResponse",
     "LinkResponse",
+    "MemberView",
     "OkResponse",
     "ProfileResponse",
     "RequestsResponse",
@@ -116,8 +118,28 @@ class HelpResponse(_Response):
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """A group member: ``status`` is this user's connection to it (invited, introduced,
+    connected, left, removed); ``via`` names the member forwarding between us meanwhile."""
+
+    name: str
+    display_name: str
+    role: str
+    status: str
+    via: str | None = None
+    me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMembersResponse(_Response):
+    TYPE: ClassVar[str] = "members"
+    group: str
+    members: list[MemberView] = field(default_factory=list)
+
+
 ChatResponse = (
     OkResponse | ErrorResponse | LinkResponse | SentResponse | ContactsResponse
     | RequestsResponse | HistoryResponse | ContactInfoResponse | CodeResponse | VerifyResponse
-    | ProfileResponse | HelpResponse
+    | ProfileResponse | HelpResponse | GroupMembersResponse
 )

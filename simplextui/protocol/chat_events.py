@@ -50,6 +50,7 @@ __all__ = [
     "encode_chat_message",
     "new_msg_id",
     "parse_msg_id",
+    "register_events",
 ]
 
 CHAT_VERSION_MIN = 1
@@ -285,6 +286,12 @@ _KNOWN: dict[str, Any] = {
 }
 
 
+def register_events(*classes: Any) -> None:
+    """Make ``decode_chat_message`` parse more events (``protocol.group_events`` uses it)."""
+    for cls in classes:
+        _KNOWN[cls.EVENT] = cls
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     msg_id: str
@@ -358,3 +365,8 @@ def _str(obj: dict[str, Any], key: str, limit: int, default: object = _MISSING) 
     if len(value) > limit:
         raise ChatEventError(f"{key} longer than {limit} characters")
     return value
+
+
+# Group events live in their own module and register themselves here; imported last so that
+# decoding always knows them, whichever module is imported first.
+from simplextui.protocol import group_events as _group_events  # noqa: E402,F401

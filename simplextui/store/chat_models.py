@@ -30,7 +30,12 @@ __all__ = [
     "ContactRequest",
     "ContactStatus",
     "Direction",
+    "Group",
+    "GroupIntro",
+    "GroupMember",
+    "GroupStatus",
     "ItemStatus",
+    "MemberStatus",
 ]
 
 
@@ -102,12 +107,16 @@ class ContactRequest(Base):
 
 
 class ChatItem(Base):
-    """One message in a direct chat, sent or received."""
+    """One message in a direct chat (``contact_id``) or a group (``group_id``), sent or
+    received."""
 
     __tablename__ = "chat_items"
     __table_args__ = (
         UniqueConstraint("contact_id", "shared_msg_id",
                          name="uq_chat_items_contact_id_shared_msg_id"),
+        # group messages arrive directly and forwarded: shown once (NULLs never clash)
+        UniqueConstraint("group_id", "shared_msg_id", name="uq_chat_items_group_id_shared_msg_id"),
+        Index("ix_chat_items_group_id_id", "group_id", "id"),
         # keyset paging: WHERE contact_id = ? AND id < ? ORDER BY id DESC LIMIT n
         Index("ix_chat_items_contact_id_id", "contact_id", "id"),
         # status updates from the agent, which knows its own per-connection message ids
@@ -115,7 +124,13 @@ class ChatItem(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("chat_contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_contacts.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    # the author of a received group message (NULL: sent by this user, or a direct chat)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="SET NULL"))
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)  # came via the introducer
     shared_msg_id: Mapped[str] = mapped_column(String(24))
     direction: Mapped[str] = mapped_column(String(3))
     text: Mapped[str] = mapped_column(Text)
@@ -142,4 +157,97 @@ class ChatReaction(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("chat_items.id", ondelete="CASCADE"))
     sent: Mapped[bool] = mapped_column(Boolean)  # True: this user's reaction
     reaction: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupStatus(StrEnum):
+    INVITED = "invited"  # an invitation waits for /j
+    ACCEPTED = "accepted"  # joined the inviter's link; not connected yet
+    CONNECTED = "connected"  # a member (or the creator)
+    LEFT = "left"
+    REMOVED = "removed"  # an admin removed this user
+    DELETED = "deleted"  # an owner deleted the group; the history is kept
+
+
+class MemberStatus(StrEnum):
+    """Where this user's connection with another member stands."""
+
+    INVITED = "invited"  # invited by this user (or the invitation to us); not connected
+    INTRODUCED = "introduced"  # known through an introduction; connecting
+    CONNECTED = "connected"  # connected directly
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+class Group(Base):
+    """A lightweight group as this user sees it; ``membership_id`` is this user's member."""
+
+    __tablename__ = "chat_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    local_name: Mapped[str] = mapped_column(String(80), unique=True)  # #team, #team_1
+    display_name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    symmetric: Mapped[bool] = mapped_column(Boolean, default=False)
+    # this user in the group: its group-wide member id and role
+    member_id: Mapped[str] = mapped_column(String(24))
+    role: Mapped[str] = mapped_column(String(16))
+    # who invited this user (its GroupMember row's id; NULL for the creator)
+    host_id: Mapped[int | None] = mapped_column(Integer)
+    # contact that invited us, and the connection link to join (while status is invited)
+    inviter_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_contacts.id", ondelete="SET NULL"))
+    conn_req: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupMember(Base):
+    """Another member of a group, with this user's connection to it."""
+
+    __tablename__ = "chat_group_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "member_id", name="uq_chat_group_members_group_id_member_id"),
+        UniqueConstraint("group_id", "local_name",
+                         name="uq_chat_group_members_group_id_local_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(String(24))  # group-wide random id
+    local_name: Mapped[str] = mapped_column(String(80))
+    display_name: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(128), default="")
+    bio: Mapped[str] = mapped_column(String(500), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    conn_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the agent's
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_contacts.id", ondelete="SET NULL"))  # invited from this contact
+    # the member that introduced this one to us (gets our x.grp.mem.con)
+    introducer_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupIntro(Base):
+    """An introduction this user made: ``re_member`` (existing) to ``to_member`` (new).
+    While not both connected, this user forwards their messages between them."""
+
+    __tablename__ = "chat_group_intros"
+    __table_args__ = (
+        UniqueConstraint("re_member_id", "to_member_id",
+                         name="uq_chat_group_intros_re_member_id_to_member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    re_member_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
+    to_member_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
+    invitation_forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    re_connected: Mapped[bool] = mapped_column(Boolean, default=False)  # re reported x.grp.mem.con
+    to_connected: Mapped[bool] = mapped_column(Boolean, default=False)  # to reported it
     created_at: Mapped[int] = mapped_column(BigInteger)

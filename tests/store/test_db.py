@@ -15,7 +15,21 @@ from simplextui.store.base import Base
 from simplextui.store.chat_models import ChatItem, Contact, ContactStatus
 from simplextui.store.db import open_database
 
-HEAD = "0001"
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from simplextui.store.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+HEAD = _head()  # the newest revision (0002 added the group tables)
 
 
 async def test_open_sets_pragmas_and_migrates(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Lightweight groups: every member connected to every other; see docs/protocol.md "Groups"."""

@@ -1,0 +1,282 @@
+"""Running group commands: create, invite, join, send, members, remove, leave, delete, roles,
+profile. Receivers enforce roles too (``groups.inbound``); the checks here only spare the user
+an action the others would refuse."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from simplextui.agent.errors import AgentError
+from simplextui.chat.clock import now_ms
+from simplextui.chat.context import ChatContext
+from simplextui.chat.errors import ChatError
+from simplextui.chat.groups import commands as gc
+from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.closing import delete_after
+from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
+from simplextui.chat.profiles import profile_of
+from simplextui.chat.responses import (
+    ChatResponse,
+    GroupMembersResponse,
+    MemberView,
+    OkResponse,
+    SentResponse,
+)
+from simplextui.protocol.chat_events import (
+    ChatMessage,
+    MsgContent,
+    MsgNew,
+    encode_chat_message,
+    new_msg_id,
+)
+from simplextui.protocol.group_events import (
+    GroupAccept,
+    GroupDelete,
+    GroupInfo,
+    GroupInvitation,
+    GroupLeave,
+    GroupMemberRole,
+    GroupProfile,
+    GroupRole,
+    MemberDelete,
+    MemberRef,
+    new_member_id,
+)
+from simplextui.store.chat_models import Group, GroupMember, GroupStatus, MemberStatus
+
+__all__ = ["GroupActions", "can_manage"]
+
+log = logging.getLogger("simplextui.chat.groups")
+Handler = Callable[[Any], Awaitable[ChatResponse]]
+
+
+def can_manage(group: Group, role: str) -> bool:
+    """May a member of ``role`` add and remove members? (Anyone, in a symmetric group.)"""
+    return group.symmetric or GroupRole(role).rank >= GroupRole.ADMIN.rank
+
+
+class GroupActions:
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    def handlers(self) -> dict[type, Handler]:
+        return {gc.CreateGroup: self.create, gc.AddMember: self.add, gc.JoinGroup: self.join,
+                gc.SendGroup: self.send, gc.ListMembers: self.list_members,
+                gc.RemoveMember: self.remove, gc.LeaveGroup: self.leave,
+                gc.DeleteGroup: self.delete, gc.ChangeRole: self.change_role,
+                gc.SetGroupProfile: self.set_profile}
+
+    async def _group(self, name: str, *active: GroupStatus) -> Group:
+        async with self.ctx.db.session() as s:
+            group = await gq.by_name(s, name)
+        if group is None:
+            raise ChatError(f"no group #{name}")
+        if active and group.status not in active:
+            raise ChatError(f"#{name}: you are not an active member (the group is "
+                            f"{group.status})")
+        return group
+
+    async def _member(self, group: Group, name: str) -> GroupMember:
+        async with self.ctx.db.session() as s:
+            member = await gq.member_by_name(s, group.id, name)
+        if member is None:
+            raise ChatError(f"no member {name} in #{group.local_name} (/ms lists them)")
+        return member
+
+    async def _broadcast(self, group: Group, message: ChatMessage) -> dict[str, int]:
+        async with self.ctx.db.session() as s:
+            conns = [m.conn_id for m in await gq.connected_members(s, group.id) if m.conn_id]
+        return await send_to_many(self.ctx, conns, message)
+
+    # --- create, invite, join ---------------------------------------------------------------
+
+    async def create(self, cmd: gc.CreateGroup) -> ChatResponse:
+        now = now_ms()
+        async with self.ctx.tx() as s:
+            name = await gq.allocate_group_name(s, cmd.name)
+            s.add(Group(local_name=name, display_name=cmd.name, description=cmd.description,
+                        status=GroupStatus.CONNECTED, symmetric=False, member_id=new_member_id(),
+                        role=GroupRole.OWNER.value, created_at=now, updated_at=now))
+        return OkResponse(f"group #{name} created; /a {name} CONTACT invites a contact")
+
+    async def add(self, cmd: gc.AddMember) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED)
+        if not can_manage(group, group.role):
+            raise ChatError(f"#{group.local_name}: only admins and owners can add members")
+        if GroupRole(group.role).rank < cmd.role.rank:
+            raise ChatError(f"you cannot grant the role {cmd.role} (yours is {group.role})")
+        async with self.ctx.db.session() as s:
+            contact = await self.ctx.contact(s, cmd.contact)
+            contact_conn = self.ctx.require_connected(contact)
+            for m in await gq.members(s, group.id):
+                if m.contact_id == contact.id and m.status in (MemberStatus.INVITED,
+                                                               MemberStatus.CONNECTED):
+                    raise ChatError(f"@{cmd.contact} is already invited to #{group.local_name}")
+        conn_id, link = await self.ctx.agent.create_invitation(member_self_info(self.ctx, group))
+        member_id = new_member_id()
+        async with self.ctx.tx() as s:
+            member = await gq.add_member(
+                s, group.id, member_id, cmd.role,
+                profile_of_contact(contact), MemberStatus.INVITED, contact_id=contact.id)
+            member.conn_id = conn_id
+        invitation = GroupInvitation(MemberRef(group.member_id, GroupRole(group.role)),
+                                     MemberRef(member_id, cmd.role), link,
+                                     GroupProfile(group.display_name, group.description),
+                                     group.symmetric)
+        await self.ctx.send_event(contact_conn, invitation)
+        return OkResponse(f"invitation to #{group.local_name} sent to @{cmd.contact}",
+                          contact=cmd.contact)
+
+    async def join(self, cmd: gc.JoinGroup) -> ChatResponse:
+        group = await self._group(cmd.group)
+        if group.status != GroupStatus.INVITED or group.conn_req is None:
+            raise ChatError(f"#{group.local_name}: there is no invitation to join")
+        info = encode_chat_message(ChatMessage(new_msg_id(), GroupAccept(
+            group.member_id, profile_of(self.ctx.user))))
+        conn_id = await self.ctx.agent.join(group.conn_req, info)
+        async with self.ctx.tx() as s:
+            row = await s.get(Group, group.id)
+            host = await s.get(GroupMember, group.host_id) if group.host_id else None
+            if row is None or host is None:
+                raise ChatError("the group is gone")
+            row.status, row.conn_req, row.updated_at = GroupStatus.ACCEPTED, None, now_ms()
+            if host.conn_id is None:
+                host.conn_id = conn_id
+        return OkResponse(f"joining #{group.local_name}…")
+
+    # --- messages ---------------------------------------------------------------------------
+
+    async def send(self, cmd: gc.SendGroup) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED)
+        if GroupRole(group.role) is GroupRole.OBSERVER:
+            raise ChatError(f"#{group.local_name}: observers cannot send messages")
+        message = wrap(MsgNew(MsgContent(cmd.text)), new_msg_id())
+        encode_chat_message(message)  # size errors before any write
+        async with self.ctx.tx() as s:
+            await gq.insert_item(s, group.id, None, message.msg_id, cmd.text)
+        await self._broadcast(group, message)
+        return SentResponse(f"#{group.local_name}", message.msg_id, cmd.text)
+
+    async def list_members(self, cmd: gc.ListMembers) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            members = await gq.members(s, group.id)
+        by_id = {m.id: m for m in members}
+        views = [MemberView(self.ctx.user.display_name, self.ctx.user.display_name, group.role,
+                            group.status, me=True)]
+        for m in members:
+            via = None
+            if m.status == MemberStatus.INTRODUCED and m.introducer_id in by_id:
+                via = by_id[m.introducer_id].local_name  # forwarding meanwhile
+            views.append(MemberView(m.local_name, m.display_name, m.role, m.status, via))
+        return GroupMembersResponse(group.local_name, views)
+
+    # --- removal, leave, delete, roles, profile ------------------------------------------------
+
+    async def remove(self, cmd: gc.RemoveMember) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED)
+        member = await self._member(group, cmd.member)
+        if not can_manage(group, group.role):
+            raise ChatError(f"#{group.local_name}: only admins and owners can remove members")
+        if GroupRole(member.role).rank > GroupRole(group.role).rank:
+            raise ChatError(f"you cannot remove a member with the role {member.role}")
+        if member.status in (MemberStatus.REMOVED, MemberStatus.LEFT):
+            raise ChatError(f"{cmd.member} is no longer a member")
+        sent = await self._broadcast(group, wrap(MemberDelete(member.member_id)))
+        await drop_member(self.ctx, member, MemberStatus.REMOVED, sent)
+        return OkResponse(f"{cmd.member} removed from #{group.local_name}")
+
+    async def leave(self, cmd: gc.LeaveGroup) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED, GroupStatus.ACCEPTED)
+        sent = await self._broadcast(group, wrap(GroupLeave()))
+        await close_group(self.ctx, group, GroupStatus.LEFT, sent)
+        return OkResponse(f"you left #{group.local_name}")
+
+    async def delete(self, cmd: gc.DeleteGroup) -> ChatResponse:
+        group = await self._group(cmd.group)
+        if group.status == GroupStatus.CONNECTED:
+            if GroupRole(group.role) is not GroupRole.OWNER:
+                raise ChatError(f"#{group.local_name}: only owners can delete the group "
+                                "(/l leaves it)")
+            sent = await self._broadcast(group, wrap(GroupDelete()))
+            await close_group(self.ctx, group, GroupStatus.DELETED, sent)
+            return OkResponse(f"#{group.local_name} deleted for everyone")
+        if group.status in (GroupStatus.INVITED, GroupStatus.ACCEPTED):
+            await close_group(self.ctx, group, GroupStatus.LEFT)
+        async with self.ctx.tx() as s:
+            row = await s.get(Group, group.id)
+            if row is not None:
+                await s.delete(row)
+        return OkResponse(f"#{group.local_name} deleted")
+
+    async def change_role(self, cmd: gc.ChangeRole) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED)
+        member = await self._member(group, cmd.member)
+        mine = GroupRole(group.role)
+        if mine.rank < GroupRole.ADMIN.rank or max(cmd.role.rank, GroupRole(member.role).rank) \
+                > mine.rank:
+            raise ChatError(f"#{group.local_name}: your role ({mine}) cannot make this change")
+        await self._broadcast(group, wrap(GroupMemberRole(member.member_id, cmd.role)))
+        async with self.ctx.tx() as s:
+            row = await s.get(GroupMember, member.id)
+            if row is not None:
+                row.role, row.updated_at = cmd.role.value, now_ms()
+        return OkResponse(f"{cmd.member} is now {cmd.role} in #{group.local_name}")
+
+    async def set_profile(self, cmd: gc.SetGroupProfile) -> ChatResponse:
+        group = await self._group(cmd.group, GroupStatus.CONNECTED)
+        if GroupRole(group.role) is not GroupRole.OWNER:
+            raise ChatError(f"#{group.local_name}: only owners can change the group profile")
+        await self._broadcast(group, wrap(GroupInfo(GroupProfile(cmd.name, cmd.description))))
+        async with self.ctx.tx() as s:
+            row = await s.get(Group, group.id)
+            if row is not None:
+                row.display_name, row.description = cmd.name, cmd.description
+                row.updated_at = now_ms()
+        return OkResponse(f"#{group.local_name} profile updated")
+
+
+def profile_of_contact(contact: Any) -> Any:
+    from simplextui.protocol.chat_events import Profile
+
+    return Profile(contact.display_name or contact.local_name or "member", contact.full_name,
+                   contact.bio)
+
+
+async def _delete_conn(ctx: ChatContext, conn_id: str, sent: dict[str, int] | None) -> None:
+    if sent and conn_id in sent:
+        delete_after(ctx, conn_id, sent[conn_id])  # the notice must leave the outbox first
+        return
+    with contextlib.suppress(AgentError):
+        await ctx.agent.delete_connection(conn_id)
+
+
+async def drop_member(ctx: ChatContext, member: GroupMember, status: MemberStatus,
+                      sent: dict[str, int] | None = None) -> None:
+    """Mark ``member`` gone and delete this user's connection to it (after ``sent``, the
+    notices just queued, left the outbox)."""
+    conn_id = member.conn_id
+    async with ctx.tx() as s:
+        row = await s.get(GroupMember, member.id)
+        if row is not None:
+            row.status, row.conn_id, row.updated_at = status.value, None, now_ms()
+    if conn_id is not None:
+        await _delete_conn(ctx, conn_id, sent)
+
+
+async def close_group(ctx: ChatContext, group: Group, status: GroupStatus,
+                      sent: dict[str, int] | None = None) -> None:
+    """This user is out of the group: every member connection is deleted; history is kept."""
+    async with ctx.tx() as s:
+        members = await gq.members(s, group.id)
+        row = await s.get(Group, group.id)
+        if row is not None:
+            row.status, row.updated_at = status.value, now_ms()
+        conns = [m.conn_id for m in members if m.conn_id]
+        for m in members:
+            m.conn_id = None
+    for conn_id in conns:
+        await _delete_conn(ctx, conn_id, sent)

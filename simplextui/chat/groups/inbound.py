@@ -1,0 +1,444 @@
+"""Group events from the agent: member connections, introductions, forwarding, messages.
+
+Receivers enforce roles: an event whose author's role does not allow it is logged and ignored
+(it changes nothing and is not forwarded). Handlers are idempotent, as the agent delivers at
+least once; database work is done under the context's writer lock, agent calls outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from simplextui.agent import events as ae
+from simplextui.chat.clock import now_ms
+from simplextui.chat.context import ChatContext
+from simplextui.chat.events import (
+    ChatEvent,
+    GroupDeleted,
+    GroupEmpty,
+    GroupInvitationReceived,
+    GroupUpdated,
+    MemberConnectedAll,
+    MemberConnectedEvent,
+    MemberLeft,
+    MemberRemoved,
+    MemberRoleChanged,
+    MessageReceived,
+)
+from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.actions import can_manage, close_group, drop_member
+from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
+from simplextui.protocol.chat_events import (
+    ChatEventError,
+    ChatMessage,
+    MsgNew,
+    Profile,
+    UnknownEvent,
+    decode_chat_message,
+)
+from simplextui.protocol.group_events import (
+    GroupAccept,
+    GroupDelete,
+    GroupInfo,
+    GroupInvitation,
+    GroupLeave,
+    GroupMemberRole,
+    GroupRole,
+    MemberConnected,
+    MemberDelete,
+    MemberForward,
+    MemberIntro,
+    MemberInvitation,
+    MemberNew,
+    MemberSelf,
+    MsgForward,
+)
+from simplextui.store.chat_models import (
+    Contact,
+    Group,
+    GroupIntro,
+    GroupMember,
+    GroupStatus,
+    MemberStatus,
+)
+
+__all__ = ["GroupInbound", "receive_invitation"]
+
+log = logging.getLogger("simplextui.chat.groups")
+
+# Events an introducer forwards between members not yet connected to each other.
+FORWARDED = (MsgNew, MemberDelete, GroupLeave, GroupDelete, GroupInfo, GroupMemberRole)
+ACTIVE = (MemberStatus.INVITED, MemberStatus.INTRODUCED, MemberStatus.CONNECTED)
+
+
+async def receive_invitation(s: object, contact: Contact, event: GroupInvitation
+                             ) -> list[ChatEvent]:
+    """``x.grp.inv`` on a contact connection: keep the invitation for ``/j``."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(s, AsyncSession)
+    seen = await s.execute(select(Group).where(Group.member_id == event.invited_member.member_id))
+    if seen.scalars().first() is not None:
+        return []  # a repeat
+    now = now_ms()
+    name = await gq.allocate_group_name(s, event.group_profile.display_name)
+    group = Group(local_name=name, display_name=event.group_profile.display_name,
+                  description=event.group_profile.description, status=GroupStatus.INVITED,
+                  symmetric=event.symmetric, member_id=event.invited_member.member_id,
+                  role=event.invited_member.role.value, inviter_contact_id=contact.id,
+                  conn_req=event.conn_req, created_at=now, updated_at=now)
+    s.add(group)
+    await s.flush()
+    host = await gq.add_member(
+        s, group.id, event.from_member.member_id, event.from_member.role,
+        Profile(contact.display_name or contact.local_name or "member", contact.full_name,
+                contact.bio), MemberStatus.INVITED, contact_id=contact.id)
+    group.host_id = host.id
+    return [GroupInvitationReceived(name, contact.local_name or "", event.invited_member.role)]
+
+
+class GroupInbound:
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    # --- connections --------------------------------------------------------------------------
+
+    async def connected(self, event: ae.Connected) -> bool:
+        """A member connection completed; False if ``event`` is not about a group."""
+        try:
+            info = decode_chat_message(event.peer_info).event
+        except ChatEventError:
+            return False
+        if not isinstance(info, GroupAccept | MemberSelf):
+            return False
+        async with self.ctx.tx() as s:
+            member = await gq.member_by_conn(s, event.conn_id)
+            if member is None:
+                member = await gq.unconnected_by_member_id(s, info.member_id)
+                if member is not None:
+                    member.conn_id = event.conn_id
+            if member is None or member.member_id != info.member_id:
+                log.warning("member connection %s with unexpected info dropped", event.conn_id)
+                return True
+            group = await gq.group_of(s, member)
+            if member.status == MemberStatus.CONNECTED:
+                return True  # a repeat
+            if member.status not in ACTIVE:
+                return True
+            member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
+            p = info.profile
+            member.display_name, member.full_name, member.bio = p.display_name, p.full_name, p.bio
+            is_host = member.id == group.host_id
+            if is_host and group.status == GroupStatus.ACCEPTED:
+                group.status = GroupStatus.CONNECTED.value
+            introducer = (await s.get(GroupMember, member.introducer_id)
+                          if member.introducer_id else None)
+            new_member = isinstance(info, GroupAccept)
+        await self.ctx.emit(MemberConnectedEvent(group.local_name, member.local_name))
+        if new_member:
+            await self._introduce(group, member)
+        elif introducer is not None and introducer.conn_id is not None:
+            await self.ctx.send_event(introducer.conn_id, MemberConnected(member.member_id))
+        return True
+
+    async def _introduce(self, group: Group, new: GroupMember) -> None:
+        """Announce ``new`` to every connected member and introduce each of them to it."""
+        async with self.ctx.tx() as s:
+            existing = [m for m in await gq.connected_members(s, group.id) if m.id != new.id]
+            for m in existing:
+                s.add(GroupIntro(group_id=group.id, re_member_id=m.id, to_member_id=new.id,
+                                 invitation_forwarded=False, re_connected=False,
+                                 to_connected=False, created_at=now_ms()))
+        conns = [m.conn_id for m in existing if m.conn_id]
+        await send_to_many(self.ctx, conns, wrap(MemberNew(gq.member_info(new))))
+        assert new.conn_id is not None
+        for m in existing:
+            await self.ctx.send_event(new.conn_id, MemberIntro(gq.member_info(m)))
+        if not existing:
+            await self.ctx.emit(MemberConnectedAll(group.local_name, new.local_name))
+
+    async def deleted(self, event: ae.ConnectionDeleted) -> bool:
+        """A member deleted its connection with us (after removing us, leaving...)."""
+        async with self.ctx.tx() as s:
+            member = await gq.member_by_conn(s, event.conn_id)
+            if member is None:
+                return False
+            member.conn_id = None
+            group = await gq.group_of(s, member)
+            left = [m for m in await gq.members(s, group.id) if m.conn_id is not None]
+        if group.status == GroupStatus.REMOVED and not left:
+            await self.ctx.emit(GroupEmpty(group.local_name))
+        return True
+
+    # --- messages -------------------------------------------------------------------------------
+
+    async def message(self, event: ae.MessageReceived) -> bool:
+        """A message on a member connection; False if ``conn_id`` is not one."""
+        async with self.ctx.db.session() as s:
+            member = await gq.member_by_conn(s, event.conn_id)
+            if member is None:
+                return False
+            group = await gq.group_of(s, member)
+        emitted: list[ChatEvent] = []
+        try:
+            message = decode_chat_message(event.body)
+        except ChatEventError as exc:
+            log.warning("malformed group message from %s ignored: %s", member.local_name, exc)
+            message = None
+        if message is not None and not isinstance(message.event, UnknownEvent):
+            try:
+                await self._dispatch(group, member, message, event.broker_ts_ms, emitted)
+            except Exception:
+                log.exception("group event %s from %s failed", message.event_name,
+                              member.local_name)
+        await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
+        for chat_event in emitted:
+            await self.ctx.emit(chat_event)
+        return True
+
+    async def _dispatch(self, group: Group, sender: GroupMember, message: ChatMessage,
+                        ts: int, out: list[ChatEvent]) -> None:
+        event = message.event
+        if isinstance(event, MsgForward):
+            await self._forwarded(group, sender, event, out)
+            return
+        if isinstance(event, FORWARDED):
+            await self._forward(group, sender, message, ts)
+            await self._authored(group, sender, message, ts, False, out)
+        elif isinstance(event, MemberNew):
+            await self._member_new(group, sender, event)
+        elif isinstance(event, MemberIntro):
+            await self._member_intro(group, sender, event)
+        elif isinstance(event, MemberInvitation):
+            await self._member_invitation(group, sender, event)
+        elif isinstance(event, MemberForward):
+            await self._member_forward(group, sender, event)
+        elif isinstance(event, MemberConnected):
+            await self._member_connected(group, sender, event, out)
+        else:
+            log.info("group event %s from %s ignored", message.event_name, sender.local_name)
+
+    # --- introductions ----------------------------------------------------------------------
+
+    def _may_manage(self, group: Group, member: GroupMember, what: str) -> bool:
+        if can_manage(group, member.role):
+            return True
+        log.warning("#%s: %s (%s) may not %s: ignored", group.local_name, member.local_name,
+                    member.role, what)
+        return False
+
+    async def _member_new(self, group: Group, sender: GroupMember, event: MemberNew) -> None:
+        if not self._may_manage(group, sender, "add members"):
+            return
+        if event.member.member_id == group.member_id:
+            return
+        async with self.ctx.tx() as s:
+            if await gq.member_by_id(s, group.id, event.member.member_id) is None:
+                await gq.add_member(s, group.id, event.member.member_id, event.member.role,
+                                    event.member.profile, MemberStatus.INTRODUCED,
+                                    introducer_id=sender.id)
+
+    async def _member_intro(self, group: Group, sender: GroupMember, event: MemberIntro) -> None:
+        if sender.id != group.host_id or not self._may_manage(group, sender, "introduce"):
+            log.warning("#%s: introduction not from our inviter ignored", group.local_name)
+            return
+        async with self.ctx.tx() as s:
+            member = await gq.member_by_id(s, group.id, event.member.member_id)
+            if member is None:
+                member = await gq.add_member(s, group.id, event.member.member_id,
+                                             event.member.role, event.member.profile,
+                                             MemberStatus.INTRODUCED, introducer_id=sender.id)
+        if member.conn_id is not None:
+            return  # a repeat
+        conn_id, link = await self.ctx.agent.create_invitation(member_self_info(self.ctx, group))
+        async with self.ctx.tx() as s:
+            row = await s.get(GroupMember, member.id)
+            assert row is not None
+            row.conn_id = conn_id
+        assert sender.conn_id is not None
+        await self.ctx.send_event(sender.conn_id, MemberInvitation(member.member_id, link))
+
+    async def _member_invitation(self, group: Group, sender: GroupMember,
+                                 event: MemberInvitation) -> None:
+        async with self.ctx.tx() as s:
+            existing = await gq.member_by_id(s, group.id, event.member_id)
+            intro = None
+            if existing is not None:
+                for i in await gq.intros_of(s, sender.id):
+                    if i.re_member_id == existing.id:
+                        intro = i
+            if intro is None or intro.invitation_forwarded or existing is None \
+                    or existing.conn_id is None:
+                log.warning("#%s: unexpected member invitation from %s ignored",
+                            group.local_name, sender.local_name)
+                return
+            intro.invitation_forwarded = True
+        await self.ctx.send_event(existing.conn_id,
+                                  MemberForward(gq.member_info(sender), event.conn_req))
+
+    async def _member_forward(self, group: Group, sender: GroupMember,
+                              event: MemberForward) -> None:
+        if not self._may_manage(group, sender, "introduce members"):
+            return
+        async with self.ctx.tx() as s:
+            member = await gq.member_by_id(s, group.id, event.member.member_id)
+            if member is None:
+                member = await gq.add_member(s, group.id, event.member.member_id,
+                                             event.member.role, event.member.profile,
+                                             MemberStatus.INTRODUCED, introducer_id=sender.id)
+        if member.conn_id is not None or member.status not in ACTIVE:
+            return  # a repeat, or gone meanwhile
+        conn_id = await self.ctx.agent.join(event.conn_req, member_self_info(self.ctx, group))
+        async with self.ctx.tx() as s:
+            row = await s.get(GroupMember, member.id)
+            assert row is not None
+            if row.conn_id is None:
+                row.conn_id = conn_id
+            row.introducer_id = sender.id
+
+    async def _member_connected(self, group: Group, sender: GroupMember,
+                                event: MemberConnected, out: list[ChatEvent]) -> None:
+        async with self.ctx.tx() as s:
+            other = await gq.member_by_id(s, group.id, event.member_id)
+            if other is None:
+                return
+            done_for: GroupMember | None = None
+            for intro in await gq.open_intros_with(s, sender.id):
+                if {intro.re_member_id, intro.to_member_id} != {sender.id, other.id}:
+                    continue
+                if intro.re_member_id == sender.id:
+                    intro.re_connected = True
+                else:
+                    intro.to_connected = True
+                if intro.re_connected and intro.to_connected:
+                    new = await s.get(GroupMember, intro.to_member_id)
+                    if new is not None and not await gq.open_intros_with(s, new.id):
+                        done_for = new
+        if done_for is not None:
+            out.append(MemberConnectedAll(group.local_name, done_for.local_name))
+
+    # --- forwarding -------------------------------------------------------------------------
+
+    async def _forward(self, group: Group, author: GroupMember, message: ChatMessage,
+                       ts: int) -> None:
+        """As an introducer, re-send ``author``'s message to the members it introduced to
+        (or was introduced to) that are not connected with it yet."""
+        async with self.ctx.db.session() as s:
+            targets: list[str] = []
+            for intro in await gq.open_intros_with(s, author.id):
+                other_id = intro.to_member_id if intro.re_member_id == author.id \
+                    else intro.re_member_id
+                other = await s.get(GroupMember, other_id)
+                if other is not None and other.status == MemberStatus.CONNECTED \
+                        and other.conn_id is not None:
+                    targets.append(other.conn_id)
+        if targets:
+            forward = MsgForward(author.member_id, author.display_name, ts, message)
+            try:
+                await send_to_many(self.ctx, targets, wrap(forward))
+            except ChatEventError as exc:  # too large once wrapped
+                log.warning("#%s: cannot forward %s: %s", group.local_name, message.msg_id, exc)
+
+    async def _forwarded(self, group: Group, sender: GroupMember, event: MsgForward,
+                         out: list[ChatEvent]) -> None:
+        if not self._may_manage(group, sender, "forward messages"):
+            return
+        async with self.ctx.db.session() as s:
+            author = await gq.member_by_id(s, group.id, event.member_id)
+        if author is None or not isinstance(event.msg.event, FORWARDED):
+            log.warning("#%s: forwarded message of unknown member ignored", group.local_name)
+            return
+        await self._authored(group, author, event.msg, event.msg_ts, True, out)
+
+    # --- events authored by a member (received directly or forwarded) ---------------------
+
+    async def _authored(self, group: Group, author: GroupMember, message: ChatMessage, ts: int,
+                        forwarded: bool, out: list[ChatEvent]) -> None:
+        event = message.event
+        g = group.local_name
+        if author.status not in ACTIVE:
+            return
+        if isinstance(event, MsgNew):
+            if GroupRole(author.role) is GroupRole.OBSERVER:
+                log.warning("#%s: message from observer %s refused", g, author.local_name)
+                return
+            async with self.ctx.tx() as s:
+                item = await gq.insert_item(s, group.id, author, message.msg_id,
+                                            event.content.text, forwarded=forwarded, sent_at=ts)
+            if item is not None:
+                out.append(MessageReceived(f"#{g}", author.local_name, event.content.text,
+                                           message.msg_id, ts))
+        elif isinstance(event, GroupLeave):
+            await drop_member(self.ctx, author, MemberStatus.LEFT)
+            out.append(MemberLeft(g, author.local_name))
+        elif isinstance(event, MemberDelete):
+            await self._member_delete(group, author, event, out)
+        elif isinstance(event, GroupDelete):
+            if GroupRole(author.role) is not GroupRole.OWNER:
+                log.warning("#%s: %s is not an owner: deletion refused", g, author.local_name)
+                return
+            await close_group(self.ctx, group, GroupStatus.DELETED)
+            out.append(GroupDeleted(g, author.local_name))
+        elif isinstance(event, GroupInfo):
+            if GroupRole(author.role) is not GroupRole.OWNER:
+                log.warning("#%s: %s is not an owner: profile change refused", g,
+                            author.local_name)
+                return
+            async with self.ctx.tx() as s:
+                row = await s.get(Group, group.id)
+                if row is None:
+                    return
+                row.display_name = event.group_profile.display_name
+                row.description = event.group_profile.description
+            out.append(GroupUpdated(g, event.group_profile.display_name,
+                                    event.group_profile.description))
+        elif isinstance(event, GroupMemberRole):
+            await self._role(group, author, event, out)
+
+    async def _member_delete(self, group: Group, author: GroupMember, event: MemberDelete,
+                             out: list[ChatEvent]) -> None:
+        g = group.local_name
+        if not self._may_manage(group, author, "remove members"):
+            return
+        if event.member_id == group.member_id:
+            if GroupRole(group.role).rank > GroupRole(author.role).rank:
+                log.warning("#%s: %s may not remove an %s", g, author.local_name, group.role)
+                return
+            async with self.ctx.tx() as s:
+                row = await s.get(Group, group.id)
+                if row is None or row.status == GroupStatus.REMOVED:
+                    return
+                row.status = GroupStatus.REMOVED.value
+            out.append(MemberRemoved(g, self.ctx.user.display_name, author.local_name))
+            return
+        async with self.ctx.db.session() as s:
+            target = await gq.member_by_id(s, group.id, event.member_id)
+        if target is None or target.status not in ACTIVE:
+            return
+        if GroupRole(target.role).rank > GroupRole(author.role).rank:
+            log.warning("#%s: %s may not remove an %s", g, author.local_name, target.role)
+            return
+        await drop_member(self.ctx, target, MemberStatus.REMOVED)
+        out.append(MemberRemoved(g, target.local_name, author.local_name))
+
+    async def _role(self, group: Group, author: GroupMember, event: GroupMemberRole,
+                    out: list[ChatEvent]) -> None:
+        mine = GroupRole(author.role)
+        if mine.rank < GroupRole.ADMIN.rank or event.role.rank > mine.rank:
+            log.warning("#%s: %s may not grant %s", group.local_name, author.local_name,
+                        event.role)
+            return
+        async with self.ctx.tx() as s:
+            if event.member_id == group.member_id:
+                row = await s.get(Group, group.id)
+                if row is None or GroupRole(row.role).rank > mine.rank:
+                    return
+                row.role, name = event.role.value, self.ctx.user.display_name
+            else:
+                target = await gq.member_by_id(s, group.id, event.member_id)
+                if target is None or GroupRole(target.role).rank > mine.rank:
+                    return
+                target.role, name = event.role.value, target.local_name
+        out.append(MemberRoleChanged(group.local_name, name, event.role.value,
+                                     author.local_name))

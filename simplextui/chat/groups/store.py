@@ -1,0 +1,145 @@
+"""Group queries: groups, members, introductions and group chat items."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simplextui.chat.clock import now_ms
+from simplextui.chat.names import local_name_base, unique_name
+from simplextui.protocol.chat_events import Profile
+from simplextui.protocol.group_events import GroupRole, MemberInfo
+from simplextui.store.chat_models import (
+    ChatItem,
+    Direction,
+    Group,
+    GroupIntro,
+    GroupMember,
+    ItemStatus,
+    MemberStatus,
+)
+
+__all__ = [
+    "add_member",
+    "allocate_group_name",
+    "by_name",
+    "connected_members",
+    "group_of",
+    "insert_item",
+    "intros_of",
+    "member_by_conn",
+    "member_by_id",
+    "member_by_name",
+    "member_info",
+    "members",
+    "open_intros_with",
+]
+
+
+async def by_name(s: AsyncSession, name: str) -> Group | None:
+    return (await s.execute(select(Group).where(Group.local_name == name))).scalar_one_or_none()
+
+
+async def group_of(s: AsyncSession, member: GroupMember) -> Group:
+    group = await s.get(Group, member.group_id)
+    assert group is not None
+    return group
+
+
+async def allocate_group_name(s: AsyncSession, display_name: str) -> str:
+    base = local_name_base(display_name)
+    rows = await s.execute(select(Group.local_name).where(or_(
+        Group.local_name == base, func.substr(Group.local_name, 1, len(base) + 1) == base + "_")))
+    return unique_name(base, set(rows.scalars()))
+
+
+async def members(s: AsyncSession, group_id: int) -> list[GroupMember]:
+    result = await s.execute(select(GroupMember).where(GroupMember.group_id == group_id)
+                             .order_by(GroupMember.id))
+    return list(result.scalars())
+
+
+async def connected_members(s: AsyncSession, group_id: int) -> list[GroupMember]:
+    return [m for m in await members(s, group_id)
+            if m.status == MemberStatus.CONNECTED and m.conn_id is not None]
+
+
+async def member_by_conn(s: AsyncSession, conn_id: str) -> GroupMember | None:
+    result = await s.execute(select(GroupMember).where(GroupMember.conn_id == conn_id))
+    return result.scalar_one_or_none()
+
+
+async def member_by_id(s: AsyncSession, group_id: int, member_id: str) -> GroupMember | None:
+    result = await s.execute(select(GroupMember).where(
+        GroupMember.group_id == group_id, GroupMember.member_id == member_id))
+    return result.scalar_one_or_none()
+
+
+async def unconnected_by_member_id(s: AsyncSession, member_id: str) -> GroupMember | None:
+    """A member we connect to whose connection id is not recorded yet (a join in flight)."""
+    result = await s.execute(select(GroupMember).where(
+        GroupMember.member_id == member_id, GroupMember.conn_id.is_(None)))
+    return result.scalars().first()
+
+
+async def member_by_name(s: AsyncSession, group_id: int, name: str) -> GroupMember | None:
+    result = await s.execute(select(GroupMember).where(
+        GroupMember.group_id == group_id, GroupMember.local_name == name))
+    return result.scalar_one_or_none()
+
+
+async def add_member(s: AsyncSession, group_id: int, member_id: str, role: GroupRole,
+                     profile: Profile, status: MemberStatus, *,
+                     contact_id: int | None = None,
+                     introducer_id: int | None = None) -> GroupMember:
+    taken = {m.local_name for m in await members(s, group_id)}
+    now = now_ms()
+    member = GroupMember(group_id=group_id, member_id=member_id,
+                         local_name=unique_name(local_name_base(profile.display_name), taken),
+                         display_name=profile.display_name, full_name=profile.full_name,
+                         bio=profile.bio, role=role.value, status=status.value,
+                         contact_id=contact_id, introducer_id=introducer_id,
+                         created_at=now, updated_at=now)
+    s.add(member)
+    await s.flush()
+    return member
+
+
+def member_info(member: GroupMember) -> MemberInfo:
+    return MemberInfo(member.member_id, GroupRole(member.role),
+                      Profile(member.display_name, member.full_name, member.bio))
+
+
+async def intros_of(s: AsyncSession, to_member_id: int) -> list[GroupIntro]:
+    result = await s.execute(select(GroupIntro).where(GroupIntro.to_member_id == to_member_id))
+    return list(result.scalars())
+
+
+async def open_intros_with(s: AsyncSession, member_id: int) -> list[GroupIntro]:
+    """Introductions involving ``member_id`` whose two members are not both connected yet."""
+    result = await s.execute(select(GroupIntro).where(
+        or_(GroupIntro.re_member_id == member_id, GroupIntro.to_member_id == member_id),
+        or_(GroupIntro.re_connected.is_(False), GroupIntro.to_connected.is_(False))))
+    return list(result.scalars())
+
+
+async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None,
+                      shared_msg_id: str, text: str, *, forwarded: bool = False,
+                      sent_at: int | None = None) -> ChatItem | None:
+    """A group chat item (``member`` None: sent by this user); None if already there."""
+    now = now_ms()
+    received = member is not None
+    stmt = sqlite_insert(ChatItem).values(
+        group_id=group_id, member_id=member.id if member else None,
+        shared_msg_id=shared_msg_id, direction=Direction.RCV if received else Direction.SND,
+        text=text, status=ItemStatus.NEW if received else ItemStatus.PENDING,
+        forwarded=forwarded, created_at=now, sent_at=sent_at, updated_at=now, edited=False,
+        deleted=False,
+    ).on_conflict_do_nothing(index_elements=["group_id", "shared_msg_id"])
+    result = await s.execute(stmt)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    found = await s.execute(select(ChatItem).where(
+        ChatItem.group_id == group_id, ChatItem.shared_msg_id == shared_msg_id))
+    return found.scalar_one()

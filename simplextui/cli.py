@@ -9,9 +9,9 @@ from pathlib import Path
 
 import platformdirs
 
-from simplextui.protocol.address import ServerAddress
-from simplextui.protocol.errors import ProtocolError
+from simplextui.cli_args import server_address_arg
 from simplextui.server.config import DAY, ServerConfig
+from simplextui.tui.cli_entry import add_tui_arguments, run_from_args
 
 DEFAULT_SERVER_PORT = 5223
 
@@ -47,14 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     address.add_argument("--host", default=None, dest="address_host")
     address.add_argument("--port", type=int, default=None, dest="address_port")
     _add_headless_parser(commands)
+    add_tui_arguments(parser, commands)
     return parser
-
-
-def _server_address(text: str) -> ServerAddress:
-    try:
-        return ServerAddress.parse(text)
-    except ProtocolError as exc:
-        raise argparse.ArgumentTypeError(f"bad server address {text!r}: {exc.detail}") from None
 
 
 def _add_headless_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,7 +60,7 @@ def _add_headless_parser(commands: argparse._SubParsersAction[argparse.ArgumentP
     headless.add_argument("--data-dir", type=Path, default=None,
                           help="where the client keeps its database (default: the user data "
                                "dir's 'client' folder)")
-    headless.add_argument("--server", type=_server_address, action="append", default=[],
+    headless.add_argument("--server", type=server_address_arg, action="append", default=[],
                           metavar="ADDRESS", dest="servers",
                           help="queue server smp://FINGERPRINT@HOST:PORT (repeatable)")
     headless.add_argument("--name", default=None,
@@ -95,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return headless_main(args.data_dir or default_data_dir() / "client", args.servers,
                              args.name, args.log_level)
-    parser.print_help()
-    return 0
+    return run_from_args(args, default_data_dir() / "client")
 
 
 if __name__ == "__main__":

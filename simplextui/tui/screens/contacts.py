@@ -1,0 +1,293 @@
+"""Contacts: one-time links (text and QR), connecting by a link, the contact address, pending
+requests, and the list of contacts (Enter for contact info)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+)
+
+from simplextui.chat.events import ChatEvent
+from simplextui.chat.responses import ErrorResponse, LinkResponse, ProfileResponse
+from simplextui.tui import keymap
+from simplextui.tui.errors import WorkerErrors
+from simplextui.tui.messages import CommandDone, OpenChat
+from simplextui.tui.widgets.qr_code import QRCode
+
+if TYPE_CHECKING:
+    from simplextui.tui.app import SimplexApp
+
+__all__ = ["ContactsScreen"]
+
+INVITE_HELP = ("Create a link and give it to one person (show them the QR code, or send the "
+               "text any way you like). It works once: whoever uses it first becomes your "
+               "contact.")
+ADDRESS_HELP = ("Your address is a long-term link: anyone who has it can ask to connect, and "
+                "you accept or reject each request (or accept all automatically). Delete it "
+                "to stop new requests; existing contacts stay connected.")
+
+
+class ContactsScreen(WorkerErrors, Screen[None]):
+    BINDINGS = keymap.bindings("screen") + keymap.bindings("requests")
+
+    def __init__(self, tab: str | None = None) -> None:
+        super().__init__(id="contacts")
+        self._initial_tab = tab or "invite"
+        self._link: str | None = None
+        self._address: str | None = None
+
+    @property
+    def sapp(self) -> SimplexApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(" Contacts", classes="screen-title")
+        with TabbedContent(initial=self._initial_tab, id="contact-tabs"):
+            with TabPane("Add contact", id="invite"), Horizontal(classes="link-pane"):
+                with VerticalScroll(classes="link-text"):
+                    yield Label("One-time invitation link", classes="section")
+                    yield Static(INVITE_HELP, classes="help-text")
+                    yield Button("Create a one-time link", id="create-link",
+                                 variant="primary")
+                    yield Static("", id="link-text", classes="link")
+                    yield Button("Copy link", id="copy-link", disabled=True)
+                    yield Label("Connect with a link someone gave you", classes="section")
+                    with Horizontal(classes="input-row"):
+                        yield Input(placeholder="simplextui://…", id="paste-link")
+                        yield Button("Connect", id="connect", variant="success")
+                yield QRCode(id="link-qr")
+            with TabPane("Address", id="address"), Horizontal(classes="link-pane"):
+                with VerticalScroll(classes="link-text"):
+                    yield Label("Your contact address", classes="section")
+                    yield Static(ADDRESS_HELP, classes="help-text")
+                    yield Static("", id="address-text", classes="link")
+                    with Horizontal(classes="button-row"):
+                        yield Button("Create address", id="create-address", variant="primary")
+                        yield Button("Copy", id="copy-address", disabled=True)
+                        yield Button("Delete address", id="delete-address", variant="error",
+                                     disabled=True)
+                    with Horizontal(classes="switch-row"):
+                        yield Switch(id="auto-accept")
+                        yield Label("Accept every request automatically")
+                yield QRCode(id="address-qr")
+            with TabPane("Requests", id="requests"), Vertical():
+                yield Static("People who asked to connect through your address. "
+                             "a: accept, r: reject the selected one.", classes="help-text")
+                yield DataTable(id="request-table", cursor_type="row")
+                with Horizontal(classes="button-row"):
+                    yield Button("Accept", id="accept", variant="success")
+                    yield Button("Reject", id="reject", variant="error")
+            with TabPane("Contacts", id="contacts"), Vertical():
+                yield Static("Enter: contact info and safety code.  o: open the chat.",
+                             classes="help-text")
+                yield DataTable(id="contact-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for box in self.query(Input):
+            box.cursor_blink = self.sapp.blink
+        self.query_one("#request-table", DataTable).add_columns("name", "full name", "bio")
+        self.query_one("#contact-table", DataTable).add_columns(
+            "contact", "full name", "status", "verified")
+        self.sapp.core_events.subscribe(self, self._core_event)
+        self.sapp.commands_done.subscribe(self, self._command_done)
+        self.refresh_data()
+        self._focus_tab(self._initial_tab)
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        """Focus what the user came for: the link button, the address, the lists."""
+        target = {"invite": "#create-link", "address": "#create-address",
+                  "requests": "#request-table", "contacts": "#contact-table"}.get(tab)
+        if target:
+            widget = self.query_one(target)
+            if widget.focusable:
+                self.call_after_refresh(widget.focus)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    # --- data -------------------------------------------------------------------------------
+
+    def _core_event(self, event: ChatEvent) -> None:
+        self.refresh_data()
+
+    def _command_done(self, done: CommandDone) -> None:
+        if not isinstance(done.response, ErrorResponse):
+            self.refresh_data()
+
+    @work(group="contacts-data", exclusive=True, exit_on_error=False)
+    async def refresh_data(self) -> None:
+        data = self.sapp.data
+        if data is None:
+            return
+        requests = await data.requests()
+        table = self.query_one("#request-table", DataTable)
+        table.clear()
+        for r in requests:
+            table.add_row(r.name, r.full_name, r.bio, key=r.name)
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("requests").label = f"Requests ({len(requests)})" if requests \
+            else "Requests"
+        contacts = await data.chats()
+        table = self.query_one("#contact-table", DataTable)
+        table.clear()
+        for c in sorted(contacts, key=lambda c: c.name):
+            table.add_row(f"@{c.name}", c.full_name, c.status, "✓" if c.verified else "",
+                          key=c.name)
+        address = await self.sapp.run_command("/sa", show_errors=False,
+                                               publish=False)
+        self._set_address(address.link if isinstance(address, LinkResponse) else None)
+        profile = await self.sapp.run_command("/p", show_errors=False, publish=False)
+        if isinstance(profile, ProfileResponse):
+            switch = self.query_one("#auto-accept", Switch)
+            with switch.prevent(Switch.Changed):
+                switch.value = profile.auto_accept
+
+    def _set_address(self, link: str | None) -> None:
+        self._address = link
+        text = link or "You have no contact address."
+        self.query_one("#address-text", Static).update(text)
+        self.query_one("#address-qr", QRCode).show(link or "")
+        self.query_one("#create-address", Button).disabled = link is not None
+        self.query_one("#delete-address", Button).disabled = link is None
+        self.query_one("#copy-address", Button).disabled = link is None
+
+    def show_link(self, response: LinkResponse) -> None:
+        if response.kind == "invitation":
+            self._link = response.link
+            self.query_one("#link-text", Static).update(response.link)
+            self.query_one("#link-qr", QRCode).show(response.link)
+            self.query_one("#copy-link", Button).disabled = False
+            self.show_tab("invite")
+        else:
+            self._set_address(response.link)
+            self.show_tab("address")
+
+    # --- invitation links -------------------------------------------------------------------
+
+    @on(Button.Pressed, "#create-link")
+    @work(group="contacts-cmd", exit_on_error=False)
+    async def _create_link(self) -> None:
+        self.query_one("#link-text", Static).update("creating…")
+        response = await self.sapp.run_command("/c")
+        if isinstance(response, LinkResponse):
+            self.show_link(response)
+        else:
+            self.query_one("#link-text", Static).update("")
+
+    @on(Button.Pressed, "#copy-link")
+    def _copy_link(self) -> None:
+        if self._link:
+            self.app.copy_to_clipboard(self._link)
+            self.notify("Link copied to the clipboard")
+
+    @on(Input.Submitted, "#paste-link")
+    @on(Button.Pressed, "#connect")
+    @work(group="contacts-cmd", exit_on_error=False)
+    async def _connect(self) -> None:
+        box = self.query_one("#paste-link", Input)
+        link = box.value.strip()
+        if not link:
+            self.notify("Paste a link first", severity="warning")
+            return
+        response = await self.sapp.run_command(f"/c {link}")
+        if not isinstance(response, ErrorResponse):
+            box.value = ""
+            self.notify(getattr(response, "message", None) or "connecting…",
+                        title="Connecting", markup=False)
+
+    # --- address ----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#create-address")
+    @work(group="contacts-cmd", exit_on_error=False)
+    async def _create_address(self) -> None:
+        response = await self.sapp.run_command("/ad")
+        if isinstance(response, LinkResponse):
+            self._set_address(response.link)
+
+    @on(Button.Pressed, "#copy-address")
+    def _copy_address(self) -> None:
+        if self._address:
+            self.app.copy_to_clipboard(self._address)
+            self.notify("Address copied to the clipboard")
+
+    @on(Button.Pressed, "#delete-address")
+    def _delete_address(self) -> None:
+        from simplextui.tui.screens.dialogs import ConfirmDialog
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._run("/da")
+
+        self.app.push_screen(ConfirmDialog(
+            "Delete your contact address?",
+            "Nobody will be able to use it to send you requests. Contacts stay connected.",
+            "Delete"), done)
+
+    @on(Switch.Changed, "#auto-accept")
+    def _auto_accept(self, event: Switch.Changed) -> None:
+        self._run(f"/auto_accept {'on' if event.value else 'off'}")
+
+    @work(group="contacts-cmd", exit_on_error=False)
+    async def _run(self, line: str) -> None:
+        response = await self.sapp.run_command(line)
+        message = getattr(response, "message", None)
+        if message:
+            self.notify(message, markup=False)
+
+    # --- requests and contacts --------------------------------------------------------------
+
+    def _selected_request(self) -> str | None:
+        table = self.query_one("#request-table", DataTable)
+        if not table.row_count:
+            self.notify("No pending requests", severity="warning")
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    @on(Button.Pressed, "#accept")
+    def action_accept_request(self) -> None:
+        name = self._selected_request()
+        if name:
+            self._run(f"/ac {name}")
+
+    @on(Button.Pressed, "#reject")
+    def action_reject_request(self) -> None:
+        name = self._selected_request()
+        if name:
+            self._run(f"/rc {name}")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("accept_request", "reject_request"):
+            return self.query_one(TabbedContent).active == "requests"
+        return True
+
+    @on(DataTable.RowSelected, "#contact-table")
+    def _contact_info(self, event: DataTable.RowSelected) -> None:
+        from simplextui.tui.screens.contact_info import ContactInfoScreen
+
+        self.app.push_screen(ContactInfoScreen(str(event.row_key.value)))
+
+    def key_o(self) -> None:
+        table = self.query_one("#contact-table", DataTable)
+        if self.focused is table and table.row_count:
+            name = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            self.app.screen_stack[0].post_message(OpenChat(name))
+            self.dismiss(None)

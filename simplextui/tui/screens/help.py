@@ -1,0 +1,73 @@
+"""Help: every key binding (with the user's keymap applied) and the command language."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from simplextui.chat.commands import HELP
+from simplextui.tui import keymap
+
+if TYPE_CHECKING:
+    from simplextui.tui.app import SimplexApp
+
+__all__ = ["HelpScreen", "keys_table"]
+
+EXTRA_KEYS = (
+    ("app", "ctrl+p", "Command palette (chats, links, themes, screenshot…)"),
+    ("app", "tab / shift+tab", "Move between the chat list, messages and composer"),
+    ("app", "mouse", "Click a chat or a message; wheel scrolls"),
+)
+COMPOSER_NOTE = (
+    "In the composer, text that starts like a command runs it; anything else is sent to the "
+    "open chat (start with // to send a message beginning with /). Keys can be changed in "
+    "settings.toml under [keymap], by the ids shown here."
+)
+
+
+def keys_table(user_keymap: dict[str, str]) -> Group:
+    """Every key, by scope: keys, what they do, and the binding id to rebind them."""
+    parts: list[RenderableType] = []
+    for scope, title in keymap.SCOPES.items():
+        parts.append(Text(title, style="bold underline"))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True, min_width=28)
+        table.add_column(min_width=36)
+        table.add_column(style="dim", no_wrap=True)
+        for key in keymap.KEYS:
+            if key.scope == scope:
+                keys = keymap.effective_keys(key, user_keymap).replace(",", "  ")
+                table.add_row(keys, key.description, key.id)
+        for extra_scope, keys, text in EXTRA_KEYS:
+            if extra_scope == scope:
+                table.add_row(keys, text, "")
+        parts.extend([table, Text()])
+    return Group(*parts)
+
+
+class HelpScreen(Screen[None]):
+    BINDINGS = keymap.bindings("screen")
+
+    def __init__(self) -> None:
+        super().__init__(id="help")
+
+    def compose(self) -> ComposeResult:
+        app: SimplexApp = self.app  # type: ignore[assignment]
+        yield Static(" Help", classes="screen-title")
+        with TabbedContent(id="help-tabs"):
+            with TabPane("Keys", id="help-keys"), VerticalScroll():
+                yield Static(keys_table(app.settings.keymap))
+            with TabPane("Commands", id="help-commands"), VerticalScroll():
+                yield Static(Text(COMPOSER_NOTE + "\n", style="italic"))
+                yield Static(Text(HELP))
+        yield Footer()
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,184 @@
+"""The chat list: contacts by latest activity, with unread counts, the last message, a filter.
+
+Typing while the list has focus filters it (the text goes to the filter box); Enter or a click
+opens the highlighted chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+from simplextui.tui import keymap
+from simplextui.tui.data import ChatSummary
+from simplextui.tui.format import preview, short_time
+from simplextui.tui.widgets.styling import foreground
+
+__all__ = ["ChatList", "ChatOptions"]
+
+
+class ChatOptions(OptionList):
+    BINDINGS: ClassVar[Any] = keymap.bindings("chats")
+
+    class Compose(Message):
+        pass
+
+    def action_open(self) -> None:
+        self.action_select()
+
+    def action_compose(self) -> None:
+        self.post_message(self.Compose())
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character and event.character not in " ":
+            event.stop()
+            event.prevent_default()
+            box = self.screen.query_one("#chat-filter", Input)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+        elif event.key == "backspace":
+            event.stop()
+            box = self.screen.query_one("#chat-filter", Input)
+            box.value = box.value[:-1]
+
+
+class ChatList(Vertical):
+    """Filter box and list; posts ``ChatList.Opened`` with the contact name."""
+
+    COMPONENT_CLASSES: ClassVar[Any] = {"chat-list--badge", "chat-list--time", "chat-list--preview",
+                         "chat-list--current", "chat-list--unread-name"}
+    DEFAULT_CSS = """
+    ChatList { width: 34; }
+    ChatList > Input { margin: 0; border: none; height: 1; padding: 0 1; }
+    ChatList > OptionList { height: 1fr; border: none; padding: 0; }
+    """
+
+    class Opened(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[ChatSummary] = []
+        self.current: str | None = None
+        self._now = datetime.now().astimezone()
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="🔍 filter chats  (ctrl+f)", id="chat-filter")
+        yield ChatOptions(id="chat-options")
+
+    @property
+    def options(self) -> ChatOptions:
+        return self.query_one(ChatOptions)
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#chat-filter", Input).value.strip().lower()
+
+    def show(self, rows: list[ChatSummary], now: datetime) -> None:
+        self.rows = rows
+        self._now = now
+        self._rebuild()
+
+    def visible_rows(self) -> list[ChatSummary]:
+        text = self.filter_text
+        if not text:
+            return self.rows
+        return [r for r in self.rows
+                if text in r.name.lower() or text in r.full_name.lower()
+                or text in r.display_name.lower()]
+
+    def _rebuild(self) -> None:
+        options = self.options
+        width = max(20, (options.scrollable_content_region.width or 32) - 2)
+        rows = self.visible_rows()
+        highlighted = self.current
+        if options.highlighted is not None and options.option_count:
+            option_id = options.get_option_at_index(options.highlighted).id
+            highlighted = option_id or highlighted
+        options.clear_options()
+        options.add_options([Option(self._row_text(row, width), id=row.name) for row in rows])
+        names = [row.name for row in rows]
+        if highlighted in names:
+            options.highlighted = names.index(highlighted)
+        elif names:
+            options.highlighted = 0
+
+    def _row_text(self, row: ChatSummary, width: int) -> Text:
+        def style(component: str, partial: bool = True) -> Style:
+            return foreground(self, component, keep_background=True)
+
+        when = short_time(row.last_ts, self._now) if row.last_text is not None else ""
+        badge = f" {row.unread} " if row.unread else ""
+        current = row.name == self.current
+        title = Text()
+        title.append("▌" if current else " ", style("chat-list--current", partial=True))
+        name = row.name + (" ✓" if row.verified else "")
+        room = max(4, width - 1 - len(when) - len(badge) - 2)
+        title.append(name if len(name) <= room else name[: room - 1] + "…",
+                     style("chat-list--unread-name", partial=True) if row.unread else "")
+        title.append(" " * max(1, width - cell_len(title.plain) - len(when) - len(badge) - 1))
+        title.append(when, style("chat-list--time", partial=True))
+        if badge:
+            title.append(" ")
+            title.append(badge, style("chat-list--badge", partial=True))
+        if row.status == "pending":
+            last = "waiting for the connection…"
+        elif row.status == "deleted":
+            last = "left the conversation"
+        elif row.last_text is None:
+            last = "connected: say hello"
+        elif row.last_deleted:
+            last = "message deleted"
+        else:
+            last = ("you: " if row.last_mine else "") + row.last_text
+        sub = Text()
+        sub.append(" " if not current else "▌", style("chat-list--current", partial=True))
+        sub.append(preview(last, width - 2), style("chat-list--preview", partial=True))
+        return Text("\n").join([title, sub])
+
+    @on(Input.Changed, "#chat-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        event.stop()
+        self._rebuild()
+
+    @on(Input.Submitted, "#chat-filter")
+    def _filter_submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        rows = self.visible_rows()
+        if rows:
+            self.post_message(self.Opened(rows[0].name))
+            self.query_one("#chat-filter", Input).value = ""
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.Opened(event.option.id))
+
+    def set_current(self, name: str | None) -> None:
+        self.current = name
+        self._rebuild()
+
+    def neighbour(self, step: int) -> str | None:
+        rows = self.visible_rows()
+        if not rows:
+            return None
+        names = [r.name for r in rows]
+        if self.current not in names:
+            return names[0]
+        return names[(names.index(self.current) + step) % len(names)]
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._rebuild()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.config import AgentConfig
@@ -34,6 +36,7 @@ from simplextui.transport import (
     RecipientQueue,
     SenderQueue,
     TransportError,
+    TransportEvent,
 )
 
 log = logging.getLogger("simplextui.agent")
@@ -63,7 +66,7 @@ class Agent:
         self._receiver = Receiver(self._ctx)
         self._outbox = Outbox(self._ctx)
         self._handshake = Handshake(self._ctx)
-        self._emitter = Emitter(on_event, self._ctx.transaction)
+        self._emitter = Emitter(on_event, self._ctx.write)
         self._ctx.emitter = self._emitter
         self._ctx.outbox = self._outbox
         self._receipt_tasks: dict[str, asyncio.Task[None]] = {}
@@ -87,10 +90,10 @@ class Agent:
         """The outbox worker (tests set its ``after_send`` crash hook)."""
         return self._outbox
 
-    async def handle_transport_event(self, event: object) -> None:
+    async def handle_transport_event(self, event: TransportEvent) -> None:
         """Feed a transport event (the pool's ``on_event``)."""
         if self._receiver is not None:
-            await self._receiver.handle(event)  # type: ignore[arg-type]
+            await self._receiver.handle(event)
 
     # ------------------------------------------------------------------- life cycle
 
@@ -98,13 +101,12 @@ class Agent:
         """Load state, re-deliver pending events and unprocessed messages, resume the
         outbox and receipts, and subscribe every receive queue (one batch per server)."""
         ctx = self._ctx
-        async with ctx.reading() as s:
-            queues = await repo.receiving_queues(s)
-            address = await repo.get_address(s)
-            journal = await repo.pending_events(s)
-            inbox = await repo.unprocessed_inbox(s)
-            receipts = await repo.conns_with_processed_inbox(s)
-            stale_links = await repo.connections_with_links(s)
+        def load(c: Connection) -> tuple[Any, ...]:
+            return (repo.receiving_queues(c), repo.get_address(c), repo.pending_events(c),
+                    repo.unprocessed_inbox(c), repo.conns_with_processed_inbox(c),
+                    repo.connections_with_links(c))
+
+        queues, address, journal, inbox, receipts, stale_links = await ctx.read(load)
         if address is not None:
             self.receiver.address_keys = AddressKeys.from_bytes(address.keys)
         by_server: dict[ServerAddress, list[RecipientQueue]] = {}
@@ -135,6 +137,7 @@ class Agent:
         if not self._started:
             if self._own_pool:
                 await self._ctx.pool.close()
+            await self._ctx.store.close()
             return
         self._started = False
         receiver = self.receiver
@@ -153,6 +156,7 @@ class Agent:
         if asyncio.current_task() is not getattr(self._emitter, "_task", None):
             await self._emitter.drain(self.config.stop_timeout)
         await self._emitter.stop()
+        await self._ctx.store.close()
 
     # ------------------------------------------------------------------ connections
 
@@ -178,9 +182,8 @@ class Agent:
         return link
 
     async def get_address(self) -> str | None:
-        async with self._ctx.reading() as s:
-            row = await repo.get_address(s)
-        return None if row is None else row.link
+        row = await self._ctx.read(repo.get_address)
+        return None if row is None else str(row.link)
 
     async def delete_address(self) -> None:
         """Delete the address: nobody can send requests to it any more. Pending requests
@@ -215,10 +218,14 @@ class Agent:
             try:
                 rows = [encrypt_payload(lives[conn_id], wire.Msg(body))
                         for conn_id, body in items]
-                async with self._ctx.transaction() as s:
-                    for live in lives.values():
-                        await repo.update_connection(s, live.id, **sent_state(live))
-                    await repo.insert_outbox(s, rows)
+                states = {conn_id: sent_state(live) for conn_id, live in lives.items()}
+
+                def unit(c: Connection) -> None:
+                    for conn_id, state in states.items():
+                        repo.update_connection(c, conn_id, **state)
+                    repo.insert_outbox(c, rows)
+
+                await self._ctx.write(unit)
             except BaseException:
                 for conn_id in conn_ids:
                     self._ctx.evict(conn_id)
@@ -231,8 +238,8 @@ class Agent:
     async def message_processed(self, conn_id: str, agent_msg_id: int) -> None:
         """The chat layer committed this message: it is not re-emitted any more, and a
         delivery receipt goes to the peer (coalesced with others processed meanwhile)."""
-        async with self._ctx.transaction() as s:
-            changed = await repo.mark_processed(s, conn_id, agent_msg_id)
+        changed = await self._ctx.write(
+            lambda c: repo.mark_processed(c, conn_id, agent_msg_id))
         if changed:
             self._schedule_receipts(conn_id)
 
@@ -260,16 +267,16 @@ class Agent:
             self._receipt_tasks.pop(conn_id, None)
 
     async def _send_receipt_batch(self, conn_id: str) -> bool:
-        async with self._ctx.reading() as s:
-            rows = await repo.processed_inbox(s, conn_id, wire.MAX_RECEIPTS)
+        rows = await self._ctx.read(
+            lambda c: repo.processed_inbox(c, conn_id, wire.MAX_RECEIPTS))
         if not rows:
             return False
         ids = [row_id for row_id, _, _ in rows]
         receipts = wire.Receipts(tuple(wire.Receipt(msg_id, msg_hash)
                                        for _, msg_id, msg_hash in rows))
 
-        async def forget(s: AsyncSession) -> None:
-            await repo.delete_inbox(s, ids)
+        def forget(c: Connection) -> None:
+            repo.delete_inbox(c, ids)
 
         try:
             await send_payloads(self._ctx, conn_id, [receipts], also=forget)
@@ -292,10 +299,8 @@ class Agent:
             if live.can_send:
                 with contextlib.suppress(Exception):
                     farewell = encrypt_payload(live, wire.Deleted())["body"]
-            async with ctx.reading() as s:
-                queues = await repo.connection_queues(s, conn_id)
-            async with ctx.transaction() as s:
-                await repo.delete_connection(s, conn_id)
+            queues = await ctx.read(lambda c: repo.connection_queues(c, conn_id))
+            await ctx.write(lambda c: repo.delete_connection(c, conn_id))
             ctx.forget(conn_id)
         for q in queues:
             try:
@@ -305,8 +310,8 @@ class Agent:
                 elif q.role == QueueRole.RCV:
                     rq = RecipientQueue.from_dict(q.creds)
                     await ctx.client(rq.server).delete(rq)
-                    async with ctx.transaction() as s:
-                        await repo.delete_digests(s, rq.recipient_id)
+                    await ctx.write(functools.partial(repo.delete_digests,
+                                                      recipient_id=rq.recipient_id))
             except TransportError as exc:
                 log.info("clean-up of deleted connection %s: %s", conn_id, exc)
         if live.link_owner is not None:
@@ -323,8 +328,7 @@ class Agent:
             return connection_safety_code(live.ratchet.associated_data)
 
     async def connection_ids(self) -> list[str]:
-        async with self._ctx.reading() as s:
-            return await repo.connection_ids(s)
+        return await self._ctx.read(repo.connection_ids)
 
 
 def _check_body(body: bytes) -> None:

@@ -1,24 +1,26 @@
 """State shared by the agent's parts: database access, locks, caches and the transport.
 
-Lock order: a connection's lock, then the write lock; never the other way round, and no
-network call is made while holding the write lock.
+Database work runs on the agent's database thread (:mod:`simplextui.agent.dbthread`); a
+connection's lock is held across the encryption and the commit of its state, never across a
+network call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from simplextui.agent import repo
 from simplextui.agent.config import AgentConfig
+from simplextui.agent.dbthread import AgentDB
 from simplextui.agent.emitter import Emitter
 from simplextui.agent.errors import AgentError, ConnectionNotFound
 from simplextui.agent.repo import QueueRole
@@ -28,6 +30,7 @@ from simplextui.protocol.b64 import b64encode
 from simplextui.transport import ClientPool, QueueClient, RecipientQueue, TransportError
 
 log = logging.getLogger("simplextui.agent")
+T = TypeVar("T")
 
 
 class Database(Protocol):
@@ -37,6 +40,13 @@ class Database(Protocol):
     def engine(self) -> AsyncEngine: ...
 
     def session(self) -> AsyncSession: ...
+
+
+def _database_path(db: Database) -> str:
+    path = db.engine.url.database
+    if not path or path == ":memory:":
+        raise AgentError("the agent needs a database file (not an in-memory database)")
+    return path
 
 
 def new_id() -> str:
@@ -92,7 +102,7 @@ class AgentContext:
         self.pool = pool
         self.config = config
         self.pq = pq
-        self.write_lock = asyncio.Lock()
+        self.store = AgentDB(_database_path(db))
         self.rcv_index: dict[bytes, ReceiveTarget] = {}
         self._conns: dict[str, LiveConn] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -103,15 +113,13 @@ class AgentContext:
 
     # ------------------------------------------------------------------- database
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.write_lock, self.db.session() as s, s.begin():
-            yield s
+    async def write(self, unit: Callable[[Connection], T]) -> T:
+        """Run ``unit`` in a write transaction on the database thread (group commit); it
+        must have no side effect but its result (see :mod:`simplextui.agent.dbthread`)."""
+        return await self.store.write(unit)
 
-    @contextlib.asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.db.session() as s:
-            yield s
+    async def read(self, unit: Callable[[Connection], T]) -> T:
+        return await self.store.read(unit)
 
     # ---------------------------------------------------------------------- servers
 
@@ -181,11 +189,13 @@ class AgentContext:
         live = self._conns.get(conn_id)
         if live is not None:
             return live
-        async with self.reading() as s:
-            row = await repo.get_connection(s, conn_id)
-            if row is None:
-                raise ConnectionNotFound(conn_id)
-            queues = await repo.connection_queues(s, conn_id)
+
+        def unit(c: Connection) -> tuple[Any, list[Any]]:
+            return repo.get_connection(c, conn_id), repo.connection_queues(c, conn_id)
+
+        row, queues = await self.read(unit)
+        if row is None:
+            raise ConnectionNotFound(conn_id)
         rcv = snd_id = snd_server = None
         for q in queues:
             if q.role == QueueRole.RCV:

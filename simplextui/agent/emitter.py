@@ -11,19 +11,21 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import Connection
+
 from simplextui.agent import repo
 from simplextui.agent.events import AgentEvent
 
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[AgentEvent], Awaitable[None]]
-Transaction = Callable[[], contextlib.AbstractAsyncContextManager]  # type: ignore[type-arg]
+Writer = Callable[[Callable[[Connection], None]], Awaitable[None]]
 
 
 class Emitter:
-    def __init__(self, on_event: EventCallback, transaction: Transaction) -> None:
+    def __init__(self, on_event: EventCallback, write: Writer) -> None:
         self._on_event = on_event
-        self._transaction = transaction
+        self._write = write
         self._queue: asyncio.Queue[tuple[AgentEvent, int | None]] = asyncio.Queue()
         self._done: list[int] = []
         self._task: asyncio.Task[None] | None = None
@@ -63,8 +65,7 @@ class Emitter:
             return
         done, self._done = self._done, []
         try:
-            async with self._transaction() as s:
-                await repo.delete_events(s, done)
+            await self._write(lambda c: repo.delete_events(c, done))
         except Exception:
             log.exception("could not delete delivered events (they will repeat after restart)")
 

@@ -22,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
+
+from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
@@ -108,14 +111,18 @@ class Handshake:
             keys.params().to_bytes())
         link, owner = await self._new_link(LinkKind.INVITATION, rq, data)
         conn_id = new_id()
-        async with self._ctx.transaction() as s:
-            await repo.insert_connection(
-                s, id=conn_id, role="inviter", state=ConnState.INVITED, pq=self._ctx.pq,
+        pq = self._ctx.pq
+
+        def unit(c: Connection) -> int:
+            repo.insert_connection(
+                c, id=conn_id, role="inviter", state=ConnState.INVITED, pq=pq,
                 my_info=my_info, inviter_keys=keys.to_bytes(), link=link.uri,
                 link_owner=owner.to_dict(), **_zero_state())
-            queue_id = await repo.insert_queue(
-                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+            return repo.insert_queue(
+                c, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
                 creds=rq.to_dict(), recipient_id=rq.recipient_id)
+
+        queue_id = await self._ctx.write(unit)
         await self.subscribe(ReceiveTarget(queue_id, conn_id, rq))
         return conn_id, link.uri
 
@@ -188,22 +195,27 @@ class Handshake:
                                                     wire.CONFIRMATION_PADDED)
         ciphertext = ratchet.encrypt(plain, wire.envelope_header("C") + jp)
         body = wire.encode_envelope(wire.Confirmation(jp, ciphertext))
-        async with self._ctx.transaction() as s:
-            await repo.insert_connection(
-                s, id=conn_id, role="joiner", state=ConnState.JOINED, pq=self._ctx.pq,
-                ratchet=ratchet.to_bytes(), last_sent_id=1, last_sent_hash=msg_hash,
+        pq, ratchet_state = self._ctx.pq, ratchet.to_bytes()
+
+        def unit(c: Connection) -> tuple[int, int]:
+            repo.insert_connection(
+                c, id=conn_id, role="joiner", state=ConnState.JOINED, pq=pq,
+                ratchet=ratchet_state, last_sent_id=1, last_sent_hash=msg_hash,
                 last_rcvd_id=0, last_rcvd_hash=wire.ZERO_HASH)
-            rcv_id = await repo.insert_queue(
-                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+            rcv_id = repo.insert_queue(
+                c, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
                 creds=rq.to_dict(), recipient_id=rq.recipient_id)
-            snd_id = await repo.insert_queue(
-                s, conn_id=conn_id, role=QueueRole.SND, server=str(sender.server),
+            snd_id = repo.insert_queue(
+                c, conn_id=conn_id, role=QueueRole.SND, server=str(sender.server),
                 creds=sender.to_dict(), secured=True)
-            await repo.insert_outbox(s, [{
+            repo.insert_outbox(c, [{
                 "conn_id": conn_id, "queue_id": snd_id, "op": "send", "kind": "CONF",
                 "agent_msg_id": 1, "body": body, "msg_hash": msg_hash}])
             if request_id is not None:
-                await repo.delete_request(s, request_id)
+                repo.delete_request(c, request_id)
+            return rcv_id, snd_id
+
+        rcv_id, snd_id = await self._ctx.write(unit)
         live.rcv = ReceiveTarget(rcv_id, conn_id, rq)
         live.snd_queue_id, live.last_sent_id, live.last_sent_hash = snd_id, 1, msg_hash
         self._ctx.cache(live)
@@ -227,27 +239,31 @@ class Handshake:
         body = wire.encode_envelope(wire.ContactRequestEnvelope(eph, kem_ct, sealed))
         contact = SenderQueue(address.queue.sender_id, address.queue.server, None, None)
         conn_id = new_id()
-        async with self._ctx.transaction() as s:
-            await repo.insert_connection(
-                s, id=conn_id, role="inviter", state=ConnState.REQUESTED, pq=self._ctx.pq,
+        pq = self._ctx.pq
+
+        def unit(c: Connection) -> int:
+            repo.insert_connection(
+                c, id=conn_id, role="inviter", state=ConnState.REQUESTED, pq=pq,
                 my_info=my_info, inviter_keys=keys.to_bytes(), **_zero_state())
-            rcv_id = await repo.insert_queue(
-                s, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+            rcv_id = repo.insert_queue(
+                c, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
                 creds=rq.to_dict(), recipient_id=rq.recipient_id)
-            contact_id = await repo.insert_queue(
-                s, conn_id=conn_id, role=QueueRole.CONTACT, server=str(contact.server),
+            contact_id = repo.insert_queue(
+                c, conn_id=conn_id, role=QueueRole.CONTACT, server=str(contact.server),
                 creds=contact.to_dict())
-            await repo.insert_outbox(s, [{
+            repo.insert_outbox(c, [{
                 "conn_id": conn_id, "queue_id": contact_id, "op": "send", "kind": "REQ",
                 "body": body}])
+            return rcv_id
+
+        rcv_id = await self._ctx.write(unit)
         await self.subscribe(ReceiveTarget(rcv_id, conn_id, rq))
         if self._ctx.outbox is not None:
             self._ctx.outbox.notify(str(contact.server))
         return conn_id
 
     async def accept_request(self, request_id: str, my_info: bytes) -> str:
-        async with self._ctx.reading() as s:
-            row = await repo.get_request(s, request_id)
+        row = await self._ctx.read(lambda c: repo.get_request(c, request_id))
         if row is None:
             raise AgentError(f"no pending contact request {request_id!r}")
         payload = wire.decode_link_payload(row.invitation)
@@ -255,9 +271,9 @@ class Handshake:
         return await self.join_invitation(payload, my_info, request_id=request_id)
 
     async def reject_request(self, request_id: str) -> None:
-        async with self._ctx.transaction() as s:
-            if not await repo.delete_request(s, request_id):
-                raise AgentError(f"no pending contact request {request_id!r}")
+        deleted = await self._ctx.write(lambda c: repo.delete_request(c, request_id))
+        if not deleted:
+            raise AgentError(f"no pending contact request {request_id!r}")
 
     # ------------------------------------------------------------------- address
 
@@ -267,23 +283,28 @@ class Handshake:
         data = wire.AddressData(wire.QueueAddress(rq.server, rq.sender_id, None),
                                 keys.x25519_public, keys.kem_public)
         link, owner = await self._new_link(LinkKind.ADDRESS, rq, data)
-        async with self._ctx.transaction() as s:
-            queue_id = await repo.insert_queue(
-                s, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
+        def unit(c: Connection) -> int:
+            queue_id = repo.insert_queue(
+                c, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
                 creds=rq.to_dict(), recipient_id=rq.recipient_id)
-            await repo.insert_address(s, link=link.uri, queue_id=queue_id,
-                                      link_owner=owner.to_dict(), keys=keys.to_bytes())
+            repo.insert_address(c, link=link.uri, queue_id=queue_id,
+                                link_owner=owner.to_dict(), keys=keys.to_bytes())
+            return queue_id
+
+        queue_id = await self._ctx.write(unit)
         await self.subscribe(ReceiveTarget(queue_id, None, rq))
         return link.uri, keys
 
     async def delete_address(self) -> bool:
-        async with self._ctx.reading() as s:
-            row = await repo.get_address(s)
-            queue = await repo.get_queue(s, row.queue_id) if row is not None else None
+        def load(c: Connection) -> tuple[Any, Any]:
+            row = repo.get_address(c)
+            return row, (repo.get_queue(c, row.queue_id) if row is not None else None)
+
+        row, queue = await self._ctx.read(load)
         if row is None:
             return False
-        async with self._ctx.transaction() as s:
-            await repo.delete_address(s, row.queue_id)
+        queue_id = row.queue_id
+        await self._ctx.write(lambda c: repo.delete_address(c, queue_id))
         owner = LinkOwner.from_dict(row.link_owner)
         try:
             await self._ctx.client(owner.server).delete_link(owner)

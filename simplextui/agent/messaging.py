@@ -7,10 +7,10 @@ reordered or altered message is detected even though the ratchet accepts it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, LiveConn
@@ -63,7 +63,7 @@ def sent_state(live: LiveConn) -> dict[str, Any]:
 
 async def send_payloads(
     ctx: AgentContext, conn_id: str, payloads: Sequence[wire.Payload],
-    also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> list[int]:
     """Encrypt and commit payloads for one connection; returns their agent message ids.
 
@@ -73,11 +73,15 @@ async def send_payloads(
         live = await ctx.load(conn_id)
         try:
             rows = [encrypt_payload(live, p) for p in payloads]
-            async with ctx.transaction() as s:
-                await repo.update_connection(s, conn_id, **sent_state(live))
-                await repo.insert_outbox(s, rows)
+            state = sent_state(live)
+
+            def unit(c: Connection) -> None:
+                repo.update_connection(c, conn_id, **state)
+                repo.insert_outbox(c, rows)
                 if also is not None:
-                    await also(s)
+                    also(c)
+
+            await ctx.write(unit)
         except BaseException:
             ctx.evict(conn_id)
             raise

@@ -28,6 +28,8 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import Connection
+
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext
 from simplextui.agent.errors import SimulatedCrash
@@ -49,7 +51,7 @@ class Outbox:
         self._ctx = ctx
         self._workers: dict[str, _Worker] = {}
         self._running = False
-        self._senders: dict[int, SenderQueue] = {}
+        self._senders: dict[tuple[int, str], SenderQueue] = {}
         # Test hook: runs after the server answered a round and before it is recorded.
         self.after_send: AfterSendHook | None = None
 
@@ -61,16 +63,15 @@ class Outbox:
             for worker in self._workers.values():
                 worker.wake()
             return
-        worker = self._workers.get(server)
-        if worker is None:
-            worker = self._workers[server] = _Worker(self, server)
-            worker.start()
-        worker.wake()
+        found = self._workers.get(server)
+        if found is None:
+            found = self._workers[server] = _Worker(self, server)
+            found.start()
+        found.wake()
 
     async def start(self) -> None:
         self._running = True
-        async with self._ctx.reading() as s:
-            servers = await repo.outbox_servers(s)
+        servers = await self._ctx.read(repo.outbox_servers)
         for server in servers:
             self.notify(server)
 
@@ -81,9 +82,10 @@ class Outbox:
             await worker.stop()
 
     def sender(self, item: OutboxItem) -> SenderQueue:
-        sq = self._senders.get(item.queue_id)
+        key = (item.queue_id, str(item.creds.get("sender_id")))
+        sq = self._senders.get(key)
         if sq is None:
-            sq = self._senders[item.queue_id] = SenderQueue.from_dict(item.creds)
+            sq = self._senders[key] = SenderQueue.from_dict(item.creds)
         return sq
 
     def backoff(self, attempts: int) -> float:
@@ -115,18 +117,14 @@ class _Worker:
             self._task = None
 
     async def _run(self) -> None:
-        cfg = self._ctx.config
         while True:
             self._event.clear()
             try:
-                async with self._ctx.reading() as s:
-                    items = await repo.due_outbox(s, self.server, time.time(),
-                                                  cfg.round_limit * 4)
+                items = await self._ctx.read(self._due)
                 if items:
                     await self._round(items)
                     continue
-                async with self._ctx.reading() as s:
-                    due = await repo.next_outbox_due(s, self.server)
+                due = await self._ctx.read(self._next_due)
             except asyncio.CancelledError:
                 raise
             except SimulatedCrash:
@@ -141,6 +139,12 @@ class _Worker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._event.wait()
+
+    def _due(self, c: Connection) -> list[OutboxItem]:
+        return repo.due_outbox(c, self.server, time.time(), self._ctx.config.round_limit * 4)
+
+    def _next_due(self, c: Connection) -> float | None:
+        return repo.next_outbox_due(c, self.server)
 
     def _select(self, items: list[OutboxItem]) -> list[OutboxItem]:
         cfg = self._ctx.config
@@ -177,8 +181,8 @@ class _Worker:
     async def _round(self, items: list[OutboxItem]) -> None:
         selected = self._select(items)
         log.debug("outbox round for %s: %d of %d due", self.server, len(selected), len(items))
-        async with self._ctx.reading() as s:
-            bodies = await repo.outbox_bodies(s, [i.id for i in selected if i.op == "send"])
+        ids = [i.id for i in selected if i.op == "send"]
+        bodies = await self._ctx.read(lambda c: repo.outbox_bodies(c, ids))
         selected = [dataclasses.replace(i, body=bodies.get(i.id)) if i.op == "send" else i
                     for i in selected]
         client = self._ctx.client(self.server)
@@ -199,9 +203,9 @@ class _Worker:
                       responses: list[queue.Response | None]) -> None:
         now = time.time()
         secured: list[int] = []
-        deleted: list[int] = []
-        sent: list[int] = []
-        failed: list[int] = []
+        deleted: list[OutboxItem] = []
+        sent: list[OutboxItem] = []
+        failed: list[OutboxItem] = []
         connected: list[str] = []
         succeeded: set[str] = set()
         quota: set[str] = set()
@@ -216,48 +220,53 @@ class _Worker:
                 if response.code == ErrorCode.QUOTA:
                     quota.add(item.conn_id)
                 else:
-                    failed.append(item.id)
+                    failed.append(item)
                     errors.setdefault(item.conn_id, _refusal(item, response.code))
             else:
                 succeeded.add(item.conn_id)
                 if item.op == "skey":
                     secured.append(item.queue_id)
-                    deleted.append(item.id)
+                    deleted.append(item)
                 elif item.kind == "MSG":
-                    sent.append(item.id)
+                    sent.append(item)
                     assert item.agent_msg_id is not None
                     events.append(MessageSent(item.conn_id, item.agent_msg_id))
                 else:
-                    deleted.append(item.id)
+                    deleted.append(item)
                     if item.kind == "INFO":
                         connected.append(item.conn_id)
-        async with self._ctx.transaction() as s:
-            await repo.mark_secured(s, secured)
-            await repo.delete_outbox(s, deleted)
-            await repo.mark_outbox(s, sent, state="sent", body=None)
-            await repo.mark_outbox(s, failed, state="failed")
+        quota_retry = self._ctx.config.quota_retry
+        backoff = self._outbox.backoff
+
+        def unit(c: Connection) -> tuple[list[AgentEvent], list[int], list[str]]:
+            repo.mark_secured(c, secured)
+            repo.delete_items(c, deleted)
+            repo.mark_items(c, sent, state="sent", body=None)
+            repo.mark_items(c, failed, state="failed")
             handshakes: list[AgentEvent] = []
+            done: list[str] = []
             for conn_id in connected:
-                row = await repo.get_connection(s, conn_id)
+                row = repo.get_connection(c, conn_id)
                 if row is not None and row.state == ConnState.CONFIRMED:
-                    await repo.update_connection(s, conn_id, state=ConnState.CONNECTED,
-                                                 my_info=None)
+                    repo.update_connection(c, conn_id, state=ConnState.CONNECTED, my_info=None)
                     handshakes.append(Connected(conn_id, row.peer_info or b""))
-            events[:0] = handshakes  # the INFO went before any MSG of its connection
+                    done.append(conn_id)
             for conn_id in succeeded - quota - transient:
-                await repo.update_connection(s, conn_id, retry_at=0.0, send_attempts=0,
-                                             quota_paused=False)
+                repo.update_connection(c, conn_id, retry_at=0.0, send_attempts=0,
+                                       quota_paused=False)
             for conn_id in quota:
-                await repo.update_connection(s, conn_id, quota_paused=True,
-                                             retry_at=now + self._ctx.config.quota_retry)
+                repo.update_connection(c, conn_id, quota_paused=True, retry_at=now + quota_retry)
             for conn_id in transient - quota:
-                row = await repo.get_connection(s, conn_id)
+                row = repo.get_connection(c, conn_id)
                 if row is not None:
-                    await repo.update_connection(
-                        s, conn_id, send_attempts=row.send_attempts + 1,
-                        retry_at=now + self._outbox.backoff(row.send_attempts))
-            events.extend(ConnectionError(conn_id, text) for conn_id, text in errors.items())
-            journal_ids = await repo.journal(s, events)
+                    repo.update_connection(c, conn_id, send_attempts=row.send_attempts + 1,
+                                           retry_at=now + backoff(row.send_attempts))
+            # The INFO went before any MSG of its connection.
+            all_events = [*handshakes, *events,
+                          *(ConnectionError(conn_id, text) for conn_id, text in errors.items())]
+            return all_events, repo.journal(c, all_events), done
+
+        events, journal_ids, connected = await self._ctx.write(unit)
         for conn_id in connected:
             self._ctx.mark_state(conn_id, ConnState.CONNECTED)
         if self._ctx.emitter is not None:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
@@ -109,6 +110,7 @@ class Receiver:
         self.stopping = False
         self._active: set[asyncio.Task[object]] = set()
         self._digest_counts: dict[bytes, int] = {}
+        self._recent: dict[bytes, OrderedDict[bytes, None]] = {}
         # Test hook: runs after the commit and before the server ack (a crash point).
         self.before_ack: BeforeAckHook | None = None
 
@@ -161,8 +163,7 @@ class Receiver:
 
     async def _report(self, conn_id: str | None, text: str) -> None:
         event = ConnectionError(conn_id, text)
-        async with self._ctx.transaction() as s:
-            ids = await repo.journal(s, [event])
+        ids = await self._ctx.write(lambda c: repo.journal(c, [event]))
         self._emit(_Outcome([event], ids))
 
     def _emit(self, outcome: _Outcome) -> None:
@@ -193,26 +194,53 @@ class Receiver:
 
     # -------------------------------------------------------------- digests
 
-    async def _seen(self, digest: bytes) -> bool:
-        async with self._ctx.reading() as s:
-            return await repo.digest_seen(s, digest)
+    async def _seen(self, recipient_id: bytes, digest: bytes) -> bool:
+        """Whether a queue message with these bytes was received recently on this queue.
 
-    async def _add_digest(self, s: AsyncSession, recipient_id: bytes, digest: bytes) -> None:
-        await repo.add_digest(s, recipient_id, digest)
+        The digests are kept in memory per queue, loaded from the database on the queue's
+        first message; a digest is added to memory only once its transaction committed.
+        """
+        recent = self._recent.get(recipient_id)
+        if recent is None:
+            window = self._ctx.config.dedup_window
+            rows = await self._ctx.read(lambda c: repo.recent_digests(c, recipient_id, window))
+            recent = self._recent.setdefault(recipient_id, OrderedDict.fromkeys(rows))
+        return digest in recent
+
+    def _remember(self, recipient_id: bytes, digest: bytes) -> None:
+        recent = self._recent.get(recipient_id)
+        if recent is None:
+            return  # loaded from the database (where it is) on first use
+        recent[digest] = None
+        while len(recent) > self._ctx.config.dedup_window:
+            recent.popitem(last=False)
+
+    def _digest_writer(self, recipient_id: bytes, digest: bytes) -> Callable[[Connection], None]:
+        """The database part of remembering a digest (pruning the queue's old ones now and
+        then), to run in the message's transaction."""
+        window = self._ctx.config.dedup_window
         count = self._digest_counts.get(recipient_id, 0) + 1
-        if count >= self._ctx.config.dedup_window:
-            await repo.prune_digests(s, recipient_id, self._ctx.config.dedup_window)
-            count = 0
-        self._digest_counts[recipient_id] = count
+        prune = count >= window
+        self._digest_counts[recipient_id] = 0 if prune else count
+
+        def record(c: Connection) -> None:
+            repo.add_digest(c, recipient_id, digest)
+            if prune:
+                repo.prune_digests(c, recipient_id, window)
+
+        return record
 
     async def _refuse(self, conn_id: str | None, target: ReceiveTarget, digest: bytes,
                       text: str) -> _Outcome:
         log.info("refused a message on %s: %s", conn_id or "the address", text)
         event = ConnectionError(conn_id, text)
-        async with self._ctx.transaction() as s:
-            await self._add_digest(s, target.queue.recipient_id, digest)
-            ids = await repo.journal(s, [event])
-        return _Outcome([event], ids)
+        record = self._digest_writer(target.queue.recipient_id, digest)
+
+        def unit(c: Connection) -> list[int]:
+            record(c)
+            return repo.journal(c, [event])
+
+        return _Outcome([event], await self._ctx.write(unit))
 
     # ---------------------------------------------------------- connections
 
@@ -221,14 +249,15 @@ class Receiver:
         ctx = self._ctx
         digest = hashlib.sha256(ev.body).digest()
         outcome: _Outcome | None = None
-        log.debug("message %s on %s", ev.msg_id.hex()[:8], conn_id)
+        rid = target.queue.recipient_id
         async with ctx.lock(conn_id):
-            if await self._seen(digest):
+            if await self._seen(rid, digest):
                 log.debug("dropped a copy of a message already received on %s", conn_id)
             else:
                 try:
                     live = await ctx.load(conn_id)
                     outcome = await self._process(live, target, ev, digest)
+                    self._remember(rid, digest)
                 except ConnectionNotFound:
                     log.info("message for deleted connection %s dropped", conn_id)
                 except (_Refused, ProtocolError, CryptoError) as exc:
@@ -236,6 +265,7 @@ class Receiver:
                     ctx.evict(conn_id)  # the ratchet may have advanced in memory
                     text = str(exc) if isinstance(exc, _Refused) else _describe(exc)
                     outcome = await self._refuse(conn_id, target, digest, text)
+                    self._remember(rid, digest)
                 except BaseException:
                     ctx.evict(conn_id)
                     raise
@@ -246,8 +276,7 @@ class Receiver:
         env = wire.decode_envelope(ev.body)
         if isinstance(env, wire.UnknownEnvelope):
             log.info("skipped a message of unknown kind %d on %s", env.tag, live.id)
-            async with self._ctx.transaction() as s:
-                await self._add_digest(s, target.queue.recipient_id, digest)
+            await self._ctx.write(self._digest_writer(target.queue.recipient_id, digest))
             return _Outcome()
         if isinstance(env, wire.Confirmation):
             if live.state not in ConnState.AWAITING_CONFIRMATION:
@@ -264,7 +293,8 @@ class Receiver:
         if live.inviter_keys is None:
             raise _Refused("a confirmation arrived but the invitation keys are gone")
         keys = InviterKeys.from_bytes(live.inviter_keys)
-        shared = inviter_agree(keys, JoinParams.from_bytes(env.join_params))
+        # Hybrid X3DH always: a classical-only reply would be a downgrade.
+        shared = inviter_agree(keys, JoinParams.from_bytes(env.join_params), require_pq=True)
         ratchet = Ratchet.init_initiator(shared, keys, pq=live.pq)
         plain = ratchet.decrypt(env.ratchet_message,
                                 wire.envelope_header("C", env.version) + env.join_params)
@@ -283,28 +313,32 @@ class Receiver:
             raise _Refused("a confirmation with a bad queue key was refused") from None
         sender = SenderQueue(reply.sender_id, reply.server, keypair, mac_key)
         server = str(reply.server)
+        server = str(reply.server)
         live.ratchet = ratchet
-        live.state = ConnState.CONFIRMED
-        live.inviter_keys = None
-        live.peer_info = info.info
         live.last_rcvd_id, live.last_rcvd_hash = 1, msg.msg_hash
+        live.snd_queue_id, live.snd_server = 0, server  # the real id comes with the insert
+        info_row = encrypt_payload(live, wire.Info(live.my_info or b""))
+        values = {"state": ConnState.CONFIRMED, "inviter_keys": None, "peer_info": info.info,
+                  "last_rcvd_id": 1, "last_rcvd_hash": msg.msg_hash, **sent_state(live)}
+        record = self._digest_writer(target.queue.recipient_id, digest)
+        conn_id, creds = live.id, sender.to_dict()
+
+        def unit(c: Connection) -> int:
+            queue_id = repo.insert_queue(c, conn_id=conn_id, role=QueueRole.SND, server=server,
+                                         creds=creds)
+            repo.update_connection(c, conn_id, **values)
+            repo.insert_outbox(c, [
+                {"conn_id": conn_id, "queue_id": queue_id, "op": "skey", "kind": "SKEY"},
+                {**info_row, "queue_id": queue_id}])
+            record(c)
+            return queue_id
+
+        live.snd_queue_id = await self._ctx.write(unit)
+        live.state, live.inviter_keys, live.peer_info = ConnState.CONFIRMED, None, info.info
         outcome = _Outcome(notify={server})
-        async with self._ctx.transaction() as s:
-            live.snd_queue_id = await repo.insert_queue(
-                s, conn_id=live.id, role=QueueRole.SND, server=server, creds=sender.to_dict())
-            live.snd_server = server
-            info_row = encrypt_payload(live, wire.Info(live.my_info or b""))
-            await repo.update_connection(
-                s, live.id, state=ConnState.CONFIRMED, inviter_keys=None,
-                peer_info=info.info, last_rcvd_id=1, last_rcvd_hash=msg.msg_hash,
-                **sent_state(live))
-            await repo.insert_outbox(s, [
-                {"conn_id": live.id, "queue_id": live.snd_queue_id, "op": "skey",
-                 "kind": "SKEY"},
-                info_row])
-            await self._add_digest(s, target.queue.recipient_id, digest)
         if live.link_owner is not None:
-            outcome.after_ack.append(lambda: self.delete_link(live.id, live.link_owner))
+            owner = live.link_owner
+            outcome.after_ack.append(lambda: self.delete_link(conn_id, owner))
         return outcome
 
     async def delete_link(self, conn_id: str, owner: dict[str, object] | None) -> None:
@@ -317,8 +351,7 @@ class Receiver:
         except TransportError as exc:
             log.info("could not delete the link record of %s: %s", conn_id, exc)
             return
-        async with self._ctx.transaction() as s:
-            await repo.update_connection(s, conn_id, link_owner=None)
+        await self._ctx.write(lambda c: repo.update_connection(c, conn_id, link_owner=None))
 
     async def _ratchet_message(self, live: LiveConn, target: ReceiveTarget,
                                env: wire.RatchetEnvelope, ev: TransportMessage,
@@ -331,74 +364,39 @@ class Receiver:
         if status is not None and msg.agent_msg_id > live.last_rcvd_id:
             live.last_rcvd_id, live.last_rcvd_hash = msg.agent_msg_id, msg.msg_hash
             values.update(last_rcvd_id=msg.agent_msg_id, last_rcvd_hash=msg.msg_hash)
-        outcome = _Outcome()
-        deleted = False
-        async with self._ctx.transaction() as s:
-            if status is None:
-                log.info("dropped duplicate message %d on %s", msg.agent_msg_id, live.id)
-            else:
-                deleted = await self._apply(s, live, msg, status, ev, outcome)
-            if not deleted:
-                await repo.update_connection(s, live.id, **values)
-            await self._add_digest(s, target.queue.recipient_id, digest)
-            outcome.journal_ids = await repo.journal(s, outcome.events)
-        if deleted:
-            self._ctx.forget(live.id)
-        return outcome
+        record = self._digest_writer(target.queue.recipient_id, digest)
+        conn_id, joined = live.id, live.state == ConnState.JOINED
 
-    async def _apply(self, s: AsyncSession, live: LiveConn, msg: wire.AgentMessage,
-                     status: IntegrityStatus, ev: TransportMessage, outcome: _Outcome) -> bool:
-        """Do what the message says, in the caller's transaction; True if deleted."""
-        payload = msg.payload
-        if isinstance(payload, wire.Msg):
-            await repo.insert_inbox(s, conn_id=live.id, agent_msg_id=msg.agent_msg_id,
-                                    body=payload.body, msg_hash=msg.msg_hash,
-                                    broker_ts_ms=ev.timestamp_ms, integrity=status.to_text())
-            outcome.received = MessageReceived(live.id, msg.agent_msg_id, payload.body,
-                                               ev.timestamp_ms, status)
-            return False
-        if not status.ok:
-            outcome.events.append(ConnectionError(
-                live.id, f"message integrity: {status} (at message {msg.agent_msg_id})"))
-        if isinstance(payload, wire.Info):
-            if live.state == ConnState.JOINED:
-                live.state, live.peer_info = ConnState.CONNECTED, payload.info
-                await repo.update_connection(s, live.id, state=ConnState.CONNECTED,
-                                             peer_info=payload.info)
-                outcome.events.append(Connected(live.id, payload.info))
+        def unit(c: Connection) -> _Applied:
+            applied = _Applied()
+            if status is None:
+                log.info("dropped duplicate message %d on %s", msg.agent_msg_id, conn_id)
             else:
-                log.info("ignored a repeated INFO on %s", live.id)
-        elif isinstance(payload, wire.Receipts):
-            for rc in payload.receipts:
-                row = await repo.sent_message(s, live.id, rc.agent_msg_id)
-                if row is None:
-                    continue
-                if row.msg_hash == rc.msg_hash:
-                    await repo.delete_outbox(s, [row.id])
-                    outcome.events.append(DeliveryReceipt(live.id, rc.agent_msg_id))
-                else:
-                    outcome.events.append(ConnectionError(
-                        live.id, f"the receipt for message {rc.agent_msg_id} has a different "
-                        "hash: the peer received something else"))
-        elif isinstance(payload, wire.QuotaContinue):
-            await repo.update_connection(s, live.id, retry_at=0.0, quota_paused=False)
-            if live.snd_server is not None:
-                outcome.notify.add(live.snd_server)
-        elif isinstance(payload, wire.Deleted):
-            await repo.delete_connection(s, live.id)
-            outcome.events.append(ConnectionDeleted(live.id))
+                _apply(c, conn_id, joined, msg, status, ev.timestamp_ms, applied)
+            if not applied.deleted:
+                repo.update_connection(c, conn_id, **values, **applied.values)
+            record(c)
+            applied.journal_ids = repo.journal(c, applied.events)
+            return applied
+
+        applied = await self._ctx.write(unit)
+        outcome = _Outcome(applied.events, applied.journal_ids, applied.received)
+        if applied.resume and live.snd_server is not None:
+            outcome.notify.add(live.snd_server)
+        if applied.connected is not None:
+            live.state, live.peer_info = ConnState.CONNECTED, applied.connected
+        if applied.deleted:
+            self._ctx.forget(live.id)
             if live.rcv is not None:
                 rcv = live.rcv
                 outcome.after_ack.append(lambda: self._delete_queue(rcv))
-            return True
-        else:
-            log.info("skipped an agent message of unknown kind on %s", live.id)
-        return False
+        return outcome
 
     async def _delete_queue(self, target: ReceiveTarget) -> None:
+        rid = target.queue.recipient_id
+        self._recent.pop(rid, None)
         await self._ctx.client(target.queue.server).delete(target.queue)
-        async with self._ctx.transaction() as s:
-            await repo.delete_digests(s, target.queue.recipient_id)
+        await self._ctx.write(lambda c: repo.delete_digests(c, rid))
 
     # ------------------------------------------------------------------- quota
 
@@ -419,14 +417,16 @@ class Receiver:
     async def _address_message(self, target: ReceiveTarget, ev: TransportMessage) -> None:
         digest = hashlib.sha256(ev.body).digest()
         outcome: _Outcome | None = None
+        rid = target.queue.recipient_id
         async with self._ctx.lock(_ADDRESS_LOCK):
-            if not await self._seen(digest):
+            if not await self._seen(rid, digest):
                 try:
                     outcome = await self._contact_request(target, ev, digest)
                 except (_Refused, ProtocolError, CryptoError) as exc:
                     text = str(exc) if isinstance(exc, _Refused) else (
                         f"a malformed contact request was refused ({exc})")
                     outcome = await self._refuse(None, target, digest, text)
+                self._remember(rid, digest)
         await self._finish(target, ev.msg_id, outcome)
 
     async def _contact_request(self, target: ReceiveTarget, ev: TransportMessage,
@@ -447,12 +447,72 @@ class Receiver:
         InvitationParams.from_bytes(body.invitation.x3dh_params)  # validate now, not at accept
         request_id = new_id()
         event = ConnectionRequest(request_id, body.info)
-        async with self._ctx.transaction() as s:
-            await repo.insert_request(s, request_id, wire.encode_link_payload(body.invitation),
-                                      body.info)
-            await self._add_digest(s, target.queue.recipient_id, digest)
-            ids = await repo.journal(s, [event])
-        return _Outcome([event], ids)
+        invitation = wire.encode_link_payload(body.invitation)
+        record = self._digest_writer(target.queue.recipient_id, digest)
+
+        def unit(c: Connection) -> list[int]:
+            repo.insert_request(c, request_id, invitation, body.info)
+            record(c)
+            return repo.journal(c, [event])
+
+        return _Outcome([event], await self._ctx.write(unit))
+
+
+@dataclass(slots=True)
+class _Applied:
+    """What a received agent message did, decided on the database thread."""
+
+    events: list[AgentEvent] = field(default_factory=list)
+    journal_ids: list[int] = field(default_factory=list)
+    received: MessageReceived | None = None
+    values: dict[str, object] = field(default_factory=dict)  # connection columns to set
+    connected: bytes | None = None  # INFO completed the handshake: the peer's info
+    resume: bool = False  # QCONT: wake the outbox
+    deleted: bool = False
+
+
+def _apply(c: Connection, conn_id: str, joined: bool, msg: wire.AgentMessage,
+           status: IntegrityStatus, broker_ts_ms: int, out: _Applied) -> None:
+    """Do what the message says, in the caller's transaction (no other side effect)."""
+    payload = msg.payload
+    if isinstance(payload, wire.Msg):
+        repo.insert_inbox(c, conn_id=conn_id, agent_msg_id=msg.agent_msg_id, body=payload.body,
+                          msg_hash=msg.msg_hash, broker_ts_ms=broker_ts_ms,
+                          integrity=status.to_text())
+        out.received = MessageReceived(conn_id, msg.agent_msg_id, payload.body, broker_ts_ms,
+                                       status)
+        return
+    if not status.ok:
+        out.events.append(ConnectionError(
+            conn_id, f"message integrity: {status} (at message {msg.agent_msg_id})"))
+    if isinstance(payload, wire.Info):
+        if joined:
+            out.values.update(state=ConnState.CONNECTED, peer_info=payload.info)
+            out.connected = payload.info
+            out.events.append(Connected(conn_id, payload.info))
+        else:
+            log.info("ignored a repeated INFO on %s", conn_id)
+    elif isinstance(payload, wire.Receipts):
+        for rc in payload.receipts:
+            row = repo.sent_message(c, conn_id, rc.agent_msg_id)
+            if row is None:
+                continue
+            if row.msg_hash == rc.msg_hash:
+                repo.delete_outbox(c, [row.id])
+                out.events.append(DeliveryReceipt(conn_id, rc.agent_msg_id))
+            else:
+                out.events.append(ConnectionError(
+                    conn_id, f"the receipt for message {rc.agent_msg_id} has a different "
+                    "hash: the peer received something else"))
+    elif isinstance(payload, wire.QuotaContinue):
+        out.values.update(retry_at=0.0, quota_paused=False)
+        out.resume = True
+    elif isinstance(payload, wire.Deleted):
+        repo.delete_connection(c, conn_id)
+        out.events.append(ConnectionDeleted(conn_id))
+        out.deleted = True
+    else:
+        log.info("skipped an agent message of unknown kind on %s", conn_id)
 
 
 def _subscription_text(event: SubscriptionEnded | SubscriptionFailed | QueueDeleted) -> str:

@@ -1,5 +1,9 @@
-"""The agent's database queries. Each takes an open ``AsyncSession``; callers own the
-transaction, so that one change (ratchet state + inbox row + digest + event) commits at once.
+"""The agent's database queries: synchronous SQLAlchemy Core on a ``Connection``.
+
+They run on the agent's database thread (:mod:`simplextui.agent.dbthread`), where a whole
+unit of work costs one thread hop; callers own the transaction, so that one change (ratchet
+state + inbox row + digest + event) commits at once. Rows come back as ``Row`` objects
+(attribute access by column name), typed ``Any``.
 """
 
 from __future__ import annotations
@@ -9,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from simplextui.agent.events import AgentEvent, event_from_json, event_to_json
 from simplextui.store.agent_models import (
@@ -27,21 +31,19 @@ from simplextui.store.base import Base
 
 
 def _t(model: type[Base]) -> Table:
-    """The Core table of a model: DML on it skips the ORM's per-statement session work
-    (several times faster under aiosqlite)."""
     table = model.__table__
     assert isinstance(table, Table)
     return table
 
 
-_CONN = _t(AgentConnection)
-_QUEUE = _t(AgentQueue)
-_OUTBOX = _t(AgentOutbox)
-_INBOX = _t(AgentInbox)
-_REQUEST = _t(AgentContactRequest)
-_ADDRESS = _t(AgentAddress)
-_DIGEST = _t(AgentReceivedDigest)
-_EVENT = _t(AgentPendingEvent)
+CONN = _t(AgentConnection)
+QUEUE = _t(AgentQueue)
+OUTBOX = _t(AgentOutbox)
+INBOX = _t(AgentInbox)
+REQUEST = _t(AgentContactRequest)
+ADDRESS = _t(AgentAddress)
+DIGEST = _t(AgentReceivedDigest)
+EVENT = _t(AgentPendingEvent)
 
 
 class ConnState:
@@ -64,70 +66,66 @@ class QueueRole:
 # -------------------------------------------------------------------------- connections
 
 
-async def insert_connection(s: AsyncSession, **values: Any) -> None:
+def insert_connection(c: Connection, **values: Any) -> None:
     values.setdefault("created_at", time.time())
-    await s.execute(insert(_CONN).values(**values))
+    c.execute(insert(CONN).values(**values))
 
 
-async def get_connection(s: AsyncSession, conn_id: str) -> AgentConnection | None:
-    return await s.get(AgentConnection, conn_id)
+def get_connection(c: Connection, conn_id: str) -> Any:
+    return c.execute(select(CONN).where(CONN.c.id == conn_id)).first()
 
 
-async def update_connection(s: AsyncSession, conn_id: str, **values: Any) -> None:
-    await s.execute(update(_CONN).where(_CONN.c.id == conn_id).values(**values))
+def update_connection(c: Connection, conn_id: str, **values: Any) -> None:
+    c.execute(update(CONN).where(CONN.c.id == conn_id).values(**values))
 
 
-async def delete_connection(s: AsyncSession, conn_id: str) -> None:
+def delete_connection(c: Connection, conn_id: str) -> None:
     """Children first: this must work with or without SQLite foreign key enforcement."""
-    for model in (AgentOutbox, AgentInbox):
-        await s.execute(delete(_t(model)).where(_t(model).c.conn_id == conn_id))
-    await s.execute(delete(_QUEUE).where(_QUEUE.c.conn_id == conn_id))
-    await s.execute(delete(_CONN).where(_CONN.c.id == conn_id))
+    c.execute(delete(OUTBOX).where(OUTBOX.c.conn_id == conn_id))
+    c.execute(delete(INBOX).where(INBOX.c.conn_id == conn_id))
+    c.execute(delete(QUEUE).where(QUEUE.c.conn_id == conn_id))
+    c.execute(delete(CONN).where(CONN.c.id == conn_id))
 
 
-async def connection_ids(s: AsyncSession) -> list[str]:
-    return list((await s.execute(select(AgentConnection.id))).scalars())
+def connection_ids(c: Connection) -> list[str]:
+    return list(c.execute(select(CONN.c.id)).scalars())
 
 
-async def connections_with_links(s: AsyncSession) -> list[AgentConnection]:
+def connections_with_links(c: Connection) -> list[Any]:
     """Connections past the invitation stage that still own a link record to delete."""
-    rows = await s.execute(select(AgentConnection).where(
-        AgentConnection.link_owner.is_not(None),
-        AgentConnection.state != ConnState.INVITED))
-    return list(rows.scalars())
+    return list(c.execute(select(CONN.c.id, CONN.c.link_owner).where(
+        CONN.c.link_owner.is_not(None), CONN.c.state != ConnState.INVITED)).all())
 
 
 # ------------------------------------------------------------------------------- queues
 
 
-async def insert_queue(s: AsyncSession, *, conn_id: str | None, role: str, server: str,
-                       creds: dict[str, Any], recipient_id: bytes | None = None,
-                       secured: bool = False) -> int:
-    result = await s.execute(insert(_QUEUE).values(
+def insert_queue(c: Connection, *, conn_id: str | None, role: str, server: str,
+                 creds: dict[str, Any], recipient_id: bytes | None = None,
+                 secured: bool = False) -> int:
+    result = c.execute(insert(QUEUE).values(
         conn_id=conn_id, role=role, server=server, creds=creds, recipient_id=recipient_id,
-        secured=secured).returning(_QUEUE.c.id))
+        secured=secured).returning(QUEUE.c.id))
     return int(result.scalar_one())
 
 
-async def get_queue(s: AsyncSession, queue_id: int) -> AgentQueue | None:
-    return await s.get(AgentQueue, queue_id)
+def get_queue(c: Connection, queue_id: int) -> Any:
+    return c.execute(select(QUEUE).where(QUEUE.c.id == queue_id)).first()
 
 
-async def connection_queues(s: AsyncSession, conn_id: str) -> list[AgentQueue]:
-    rows = await s.execute(select(AgentQueue).where(AgentQueue.conn_id == conn_id))
-    return list(rows.scalars())
+def connection_queues(c: Connection, conn_id: str) -> list[Any]:
+    return list(c.execute(select(QUEUE).where(QUEUE.c.conn_id == conn_id)).all())
 
 
-async def receiving_queues(s: AsyncSession) -> list[AgentQueue]:
-    rows = await s.execute(select(AgentQueue).where(
-        AgentQueue.role.in_((QueueRole.RCV, QueueRole.ADDRESS))))
-    return list(rows.scalars())
+def receiving_queues(c: Connection) -> list[Any]:
+    return list(c.execute(select(QUEUE).where(
+        QUEUE.c.role.in_((QueueRole.RCV, QueueRole.ADDRESS)))).all())
 
 
-async def mark_secured(s: AsyncSession, queue_ids: Iterable[int]) -> None:
+def mark_secured(c: Connection, queue_ids: Iterable[int]) -> None:
     ids = list(queue_ids)
     if ids:
-        await s.execute(update(_QUEUE).where(_QUEUE.c.id.in_(ids)).values(secured=True))
+        c.execute(update(QUEUE).where(QUEUE.c.id.in_(ids)).values(secured=True))
 
 
 # ------------------------------------------------------------------------------- outbox
@@ -143,197 +141,203 @@ class OutboxItem:
     agent_msg_id: int | None
     body: bytes | None
     creds: dict[str, Any]
+    created_at: float = 0.0  # with ``id``, names the row even where SQLite reuses ids
 
 
-async def insert_outbox(s: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+def insert_outbox(c: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         # Core executemany takes its columns from the first row: give every row all of them.
         base = {"agent_msg_id": None, "body": None, "msg_hash": None, "state": "pending",
                 "attempts": 0, "created_at": time.time()}
-        await s.execute(insert(_OUTBOX), [{**base, **r} for r in rows])
+        c.execute(insert(OUTBOX), [{**base, **r} for r in rows])
 
 
-async def due_outbox(s: AsyncSession, server: str, now: float,
-                     limit: int) -> list[OutboxItem]:
+def due_outbox(c: Connection, server: str, now: float, limit: int) -> list[OutboxItem]:
     """Pending rows to ``server`` of connections not waiting for a retry, in order,
     without their bodies (see :func:`outbox_bodies`)."""
-    stmt = (select(AgentOutbox.id, AgentOutbox.conn_id, AgentOutbox.queue_id, AgentOutbox.op,
-                   AgentOutbox.kind, AgentOutbox.agent_msg_id, AgentQueue.creds)
-            .join(AgentQueue, AgentQueue.id == AgentOutbox.queue_id)
-            .join(AgentConnection, AgentConnection.id == AgentOutbox.conn_id)
-            .where(AgentOutbox.state == "pending", AgentQueue.server == server,
-                   AgentConnection.retry_at <= now)
-            .order_by(AgentOutbox.id).limit(limit))
-    return [OutboxItem(row[0], row[1], row[2], row[3], row[4], row[5], None, row[6])
-            for row in (await s.execute(stmt)).all()]
+    stmt = (select(OUTBOX.c.id, OUTBOX.c.conn_id, OUTBOX.c.queue_id, OUTBOX.c.op,
+                   OUTBOX.c.kind, OUTBOX.c.agent_msg_id, QUEUE.c.creds, OUTBOX.c.created_at)
+            .join(QUEUE, QUEUE.c.id == OUTBOX.c.queue_id)
+            .join(CONN, CONN.c.id == OUTBOX.c.conn_id)
+            .where(OUTBOX.c.state == "pending", QUEUE.c.server == server,
+                   CONN.c.retry_at <= now)
+            .order_by(OUTBOX.c.id).limit(limit))
+    return [OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], None, r[6], r[7])
+            for r in c.execute(stmt).all()]
 
 
-async def outbox_bodies(s: AsyncSession, ids: Sequence[int]) -> dict[int, bytes | None]:
-    rows = await s.execute(select(AgentOutbox.id, AgentOutbox.body)
-                           .where(AgentOutbox.id.in_(ids)))
-    return {row[0]: row[1] for row in rows.all()}
+def outbox_bodies(c: Connection, ids: Sequence[int]) -> dict[int, bytes | None]:
+    if not ids:
+        return {}
+    rows = c.execute(select(OUTBOX.c.id, OUTBOX.c.body).where(OUTBOX.c.id.in_(ids)))
+    return {r[0]: r[1] for r in rows.all()}
 
 
-async def next_outbox_due(s: AsyncSession, server: str) -> float | None:
-    stmt = (select(func.min(AgentConnection.retry_at))
-            .join(AgentOutbox, AgentOutbox.conn_id == AgentConnection.id)
-            .join(AgentQueue, AgentQueue.id == AgentOutbox.queue_id)
-            .where(AgentOutbox.state == "pending", AgentQueue.server == server))
-    value = (await s.execute(stmt)).scalar()
+def next_outbox_due(c: Connection, server: str) -> float | None:
+    stmt = (select(func.min(CONN.c.retry_at))
+            .join(OUTBOX, OUTBOX.c.conn_id == CONN.c.id)
+            .join(QUEUE, QUEUE.c.id == OUTBOX.c.queue_id)
+            .where(OUTBOX.c.state == "pending", QUEUE.c.server == server))
+    value = c.execute(stmt).scalar()
     return None if value is None else float(value)
 
 
-async def outbox_servers(s: AsyncSession) -> list[str]:
-    stmt = (select(AgentQueue.server).distinct()
-            .join(AgentOutbox, AgentOutbox.queue_id == AgentQueue.id)
-            .where(AgentOutbox.state == "pending"))
-    return list((await s.execute(stmt)).scalars())
+def outbox_servers(c: Connection) -> list[str]:
+    stmt = (select(QUEUE.c.server).distinct()
+            .join(OUTBOX, OUTBOX.c.queue_id == QUEUE.c.id)
+            .where(OUTBOX.c.state == "pending"))
+    return list(c.execute(stmt).scalars())
 
 
-async def delete_outbox(s: AsyncSession, ids: Iterable[int]) -> None:
+def _items(items: Sequence[OutboxItem]) -> Any:
+    return tuple_(OUTBOX.c.id, OUTBOX.c.created_at).in_(
+        [(i.id, i.created_at) for i in items])
+
+
+def delete_items(c: Connection, items: Sequence[OutboxItem]) -> None:
+    """Delete the rows of a round (a row deleted meanwhile, e.g. by its receipt, is not
+    mistaken for a newer row that got its id)."""
+    if items:
+        c.execute(delete(OUTBOX).where(_items(items)))
+
+
+def mark_items(c: Connection, items: Sequence[OutboxItem], **values: Any) -> None:
+    if items:
+        c.execute(update(OUTBOX).where(_items(items)).values(**values))
+
+
+def delete_outbox(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(ids)))
+        c.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
 
 
-async def mark_outbox(s: AsyncSession, ids: Iterable[int], **values: Any) -> None:
-    ids = list(ids)
-    if ids:
-        await s.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(**values))
-
-
-async def sent_message(s: AsyncSession, conn_id: str, agent_msg_id: int) -> AgentOutbox | None:
-    rows = await s.execute(select(AgentOutbox).where(
-        AgentOutbox.conn_id == conn_id, AgentOutbox.agent_msg_id == agent_msg_id,
-        AgentOutbox.kind == "MSG"))
-    return rows.scalars().first()
+def sent_message(c: Connection, conn_id: str, agent_msg_id: int) -> Any:
+    """The outbox row of a MSG we sent (id and hash), kept until its receipt."""
+    return c.execute(select(OUTBOX.c.id, OUTBOX.c.msg_hash).where(
+        OUTBOX.c.conn_id == conn_id, OUTBOX.c.agent_msg_id == agent_msg_id,
+        OUTBOX.c.kind == "MSG")).first()
 
 
 # -------------------------------------------------------------------------------- inbox
 
 
-async def insert_inbox(s: AsyncSession, **values: Any) -> None:
-    await s.execute(insert(_INBOX).values(**values))
+def insert_inbox(c: Connection, **values: Any) -> None:
+    c.execute(insert(INBOX).values(**values))
 
 
-async def unprocessed_inbox(s: AsyncSession) -> list[AgentInbox]:
-    rows = await s.execute(select(AgentInbox).where(AgentInbox.processed.is_(False))
-                           .order_by(AgentInbox.id))
-    return list(rows.scalars())
+def unprocessed_inbox(c: Connection) -> list[Any]:
+    return list(c.execute(select(INBOX).where(INBOX.c.processed.is_(False))
+                          .order_by(INBOX.c.id)).all())
 
 
-async def mark_processed(s: AsyncSession, conn_id: str, agent_msg_id: int) -> int:
-    result = await s.execute(update(_INBOX).where(
-        _INBOX.c.conn_id == conn_id, _INBOX.c.agent_msg_id == agent_msg_id,
-        _INBOX.c.processed.is_(False)).values(processed=True))
-    return int(getattr(result, "rowcount", 0) or 0)
+def mark_processed(c: Connection, conn_id: str, agent_msg_id: int) -> int:
+    result = c.execute(update(INBOX).where(
+        INBOX.c.conn_id == conn_id, INBOX.c.agent_msg_id == agent_msg_id,
+        INBOX.c.processed.is_(False)).values(processed=True))
+    return int(result.rowcount or 0)
 
 
-async def processed_inbox(s: AsyncSession, conn_id: str,
-                          limit: int) -> list[tuple[int, int, bytes]]:
+def processed_inbox(c: Connection, conn_id: str, limit: int) -> list[tuple[int, int, bytes]]:
     """(row id, agent message id, hash) of processed rows, for a receipt."""
-    rows = await s.execute(select(AgentInbox.id, AgentInbox.agent_msg_id, AgentInbox.msg_hash)
-                           .where(AgentInbox.conn_id == conn_id, AgentInbox.processed.is_(True))
-                           .order_by(AgentInbox.id).limit(limit))
-    return [(row[0], row[1], row[2]) for row in rows.all()]
+    rows = c.execute(select(INBOX.c.id, INBOX.c.agent_msg_id, INBOX.c.msg_hash)
+                     .where(INBOX.c.conn_id == conn_id, INBOX.c.processed.is_(True))
+                     .order_by(INBOX.c.id).limit(limit))
+    return [(r[0], r[1], r[2]) for r in rows.all()]
 
 
-async def conns_with_processed_inbox(s: AsyncSession) -> list[str]:
-    rows = await s.execute(select(AgentInbox.conn_id).distinct()
-                           .where(AgentInbox.processed.is_(True)))
-    return list(rows.scalars())
+def conns_with_processed_inbox(c: Connection) -> list[str]:
+    return list(c.execute(select(INBOX.c.conn_id).distinct()
+                          .where(INBOX.c.processed.is_(True))).scalars())
 
 
-async def delete_inbox(s: AsyncSession, ids: Iterable[int]) -> None:
+def delete_inbox(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(_INBOX).where(_INBOX.c.id.in_(ids)))
+        c.execute(delete(INBOX).where(INBOX.c.id.in_(ids)))
 
 
 # ------------------------------------------------------------------------------ digests
 
 
-async def digest_seen(s: AsyncSession, digest: bytes) -> bool:
-    row = await s.execute(select(AgentReceivedDigest.id)
-                          .where(AgentReceivedDigest.digest == digest))
-    return row.first() is not None
+def recent_digests(c: Connection, recipient_id: bytes, limit: int) -> list[bytes]:
+    """The newest ``limit`` digests of one queue, oldest first."""
+    rows = c.execute(select(DIGEST.c.digest).where(DIGEST.c.recipient_id == recipient_id)
+                     .order_by(DIGEST.c.id.desc()).limit(limit))
+    return list(reversed(rows.scalars().all()))
 
 
-async def add_digest(s: AsyncSession, recipient_id: bytes, digest: bytes) -> None:
-    await s.execute(insert(_DIGEST).values(recipient_id=recipient_id,
-                                                       digest=digest))
+def add_digest(c: Connection, recipient_id: bytes, digest: bytes) -> None:
+    # Ignoring a conflict keeps a message from failing on a database whose schema still
+    # has the older, global uniqueness of digests.
+    c.execute(sqlite_insert(DIGEST).values(recipient_id=recipient_id, digest=digest)
+              .on_conflict_do_nothing())
 
 
-async def prune_digests(s: AsyncSession, recipient_id: bytes, keep: int) -> None:
+def prune_digests(c: Connection, recipient_id: bytes, keep: int) -> None:
     """Keep only the ``keep`` newest digests of one queue."""
-    cutoff = (select(_DIGEST.c.id)
-              .where(_DIGEST.c.recipient_id == recipient_id)
-              .order_by(_DIGEST.c.id.desc()).offset(keep).limit(1)
-              .scalar_subquery())
-    await s.execute(delete(_DIGEST).where(
-        _DIGEST.c.recipient_id == recipient_id, _DIGEST.c.id <= cutoff))
+    cutoff = (select(DIGEST.c.id).where(DIGEST.c.recipient_id == recipient_id)
+              .order_by(DIGEST.c.id.desc()).offset(keep).limit(1).scalar_subquery())
+    c.execute(delete(DIGEST).where(DIGEST.c.recipient_id == recipient_id,
+                                   DIGEST.c.id <= cutoff))
 
 
-async def delete_digests(s: AsyncSession, recipient_id: bytes) -> None:
-    await s.execute(delete(_DIGEST)
-                    .where(_DIGEST.c.recipient_id == recipient_id))
+def delete_digests(c: Connection, recipient_id: bytes) -> None:
+    c.execute(delete(DIGEST).where(DIGEST.c.recipient_id == recipient_id))
 
 
 # ------------------------------------------------------------------- contact requests
 
 
-async def insert_request(s: AsyncSession, request_id: str, invitation: bytes,
-                         info: bytes) -> None:
-    await s.execute(insert(_REQUEST).values(
-        id=request_id, invitation=invitation, info=info, created_at=time.time()))
+def insert_request(c: Connection, request_id: str, invitation: bytes, info: bytes) -> None:
+    c.execute(insert(REQUEST).values(id=request_id, invitation=invitation, info=info,
+                                     created_at=time.time()))
 
 
-async def get_request(s: AsyncSession, request_id: str) -> AgentContactRequest | None:
-    return await s.get(AgentContactRequest, request_id)
+def get_request(c: Connection, request_id: str) -> Any:
+    return c.execute(select(REQUEST).where(REQUEST.c.id == request_id)).first()
 
 
-async def delete_request(s: AsyncSession, request_id: str) -> int:
-    result = await s.execute(delete(_REQUEST)
-                             .where(_REQUEST.c.id == request_id))
-    return int(getattr(result, "rowcount", 0) or 0)
+def delete_request(c: Connection, request_id: str) -> int:
+    return int(c.execute(delete(REQUEST).where(REQUEST.c.id == request_id)).rowcount or 0)
 
 
 # ------------------------------------------------------------------------------ address
 
 
-async def get_address(s: AsyncSession) -> AgentAddress | None:
-    return (await s.execute(select(AgentAddress))).scalars().first()
+def get_address(c: Connection) -> Any:
+    return c.execute(select(ADDRESS)).first()
 
 
-async def insert_address(s: AsyncSession, **values: Any) -> None:
-    await s.execute(insert(_ADDRESS).values(id=1, created_at=time.time(), **values))
+def insert_address(c: Connection, **values: Any) -> None:
+    c.execute(insert(ADDRESS).values(id=1, created_at=time.time(), **values))
 
 
-async def delete_address(s: AsyncSession, queue_id: int) -> None:
-    await s.execute(delete(_ADDRESS))
-    await s.execute(delete(_QUEUE).where(_QUEUE.c.id == queue_id))
+def delete_address(c: Connection, queue_id: int) -> None:
+    c.execute(delete(ADDRESS))
+    c.execute(delete(QUEUE).where(QUEUE.c.id == queue_id))
 
 
 # ---------------------------------------------------------------------- event journal
 
 
-async def journal(s: AsyncSession, events: Sequence[AgentEvent]) -> list[int]:
+def journal(c: Connection, events: Sequence[AgentEvent]) -> list[int]:
     """Record events in the caller's transaction; returns their journal ids."""
     ids = []
     for event in events:
         kind, payload = event_to_json(event)
-        result = await s.execute(insert(_EVENT).values(kind=kind, payload=payload)
-                                 .returning(_EVENT.c.id))
+        result = c.execute(insert(EVENT).values(kind=kind, payload=payload)
+                           .returning(EVENT.c.id))
         ids.append(int(result.scalar_one()))
     return ids
 
 
-async def pending_events(s: AsyncSession) -> list[tuple[int, AgentEvent]]:
-    rows = await s.execute(select(AgentPendingEvent).order_by(AgentPendingEvent.id))
-    return [(row.id, event_from_json(row.kind, row.payload)) for row in rows.scalars()]
+def pending_events(c: Connection) -> list[tuple[int, AgentEvent]]:
+    rows = c.execute(select(EVENT).order_by(EVENT.c.id)).all()
+    return [(r.id, event_from_json(r.kind, r.payload)) for r in rows]
 
 
-async def delete_events(s: AsyncSession, ids: Iterable[int]) -> None:
+def delete_events(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        await s.execute(delete(_EVENT).where(_EVENT.c.id.in_(ids)))
+        c.execute(delete(EVENT).where(EVENT.c.id.in_(ids)))

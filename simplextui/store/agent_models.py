@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simplextui.store.base import Base
@@ -59,6 +59,8 @@ class AgentQueue(Base):
     creds: Mapped[dict[str, Any]] = mapped_column(JSON)  # RecipientQueue / SenderQueue dict
     secured: Mapped[bool] = mapped_column(default=False)
 
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
 
 class AgentOutbox(Base):
     """A command to run for a connection, in ``id`` order: SKEY a queue, or SEND a body.
@@ -83,6 +85,7 @@ class AgentOutbox(Base):
     __table_args__ = (
         Index("ix_agent_outbox_state_id", "state", "id"),
         Index("ix_agent_outbox_conn_msg", "conn_id", "agent_msg_id"),
+        {"sqlite_autoincrement": True},  # a round in flight names rows by id
     )
 
 
@@ -104,6 +107,7 @@ class AgentInbox(Base):
     __table_args__ = (
         Index("ix_agent_inbox_conn_msg", "conn_id", "agent_msg_id"),
         Index("ix_agent_inbox_processed", "processed", "id"),
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -142,8 +146,13 @@ class AgentReceivedDigest(Base):
     __tablename__ = "agent_received_digests"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    recipient_id: Mapped[bytes] = mapped_column(LargeBinary, index=True)
-    digest: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    recipient_id: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "digest", name="uq_agent_received_digests_queue"),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class AgentPendingEvent(Base):
@@ -155,3 +164,5 @@ class AgentPendingEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

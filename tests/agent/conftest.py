@@ -54,6 +54,8 @@ class Peer:
         self._changed = asyncio.Condition()
         self.db: Database | None = None
         self.agent: Agent | None = None
+        # Runs before an event is recorded: tests block or fail the "chat layer" with it.
+        self.gate: Callable[[AgentEvent], Awaitable[None]] | None = None
 
     @property
     def a(self) -> Agent:
@@ -79,6 +81,8 @@ class Peer:
         await self.start()
 
     async def _on_event(self, event: AgentEvent) -> None:
+        if self.gate is not None:
+            await self.gate(event)
         async with self._changed:
             self.events.append(event)
             self._changed.notify_all()

@@ -3,15 +3,16 @@ sends to its queues, capturing the bytes its outbox sends."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from simplextui.agent.repo import OutboxItem
-from simplextui.protocol.address import ServerAddress
 from simplextui.store.agent_models import AgentQueue
 from simplextui.transport import QueueClient, RecipientQueue, SenderQueue
 from tests.agent.conftest import Peer
 
-FAST_CLIENT = {"timeout": 5.0, "backoff_base": 0.02, "backoff_cap": 0.3}
+FAST_CLIENT: dict[str, Any] = {"timeout": 5.0, "backoff_base": 0.02, "backoff_cap": 0.3}
 
 
 async def queue_creds(peer: Peer, conn_id: str, role: str) -> dict[str, object]:
@@ -54,7 +55,3 @@ class Capture:
             if conn == conn_id and kind == "MSG" and msg_id == agent_msg_id:
                 return body
         raise KeyError(agent_msg_id)
-
-
-def server_of(queue: RecipientQueue | SenderQueue) -> ServerAddress:
-    return queue.server

@@ -21,6 +21,7 @@ async def _ratchet(peer: Peer, conn_id: str) -> Ratchet:
     async with peer.db.session() as s:
         blob = (await s.execute(select(AgentConnection.ratchet)
                                 .where(AgentConnection.id == conn_id))).scalar_one()
+    assert blob is not None
     return Ratchet.from_bytes(blob)
 
 

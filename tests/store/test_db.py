@@ -62,6 +62,24 @@ async def test_migrated_schema_equals_the_models(tmp_path: Path) -> None:
         await db.close()
 
 
+async def test_migrated_tables_never_reuse_ids_where_the_models_say_so(tmp_path: Path) -> None:
+    """Autogenerate cannot see ``sqlite_autoincrement``; check the migrated SQL against it."""
+    db = await open_database(tmp_path / "x.db")
+    try:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT name, sql FROM sqlite_master "
+                                           "WHERE type = 'table'"))
+            table_sql = {name: sql for name, sql in rows}
+    finally:
+        await db.close()
+    wanted = {t.name for t in Base.metadata.sorted_tables
+              if t.dialect_kwargs.get("sqlite_autoincrement")}
+    assert wanted, "some tables are expected to declare sqlite_autoincrement"
+    for name, sql in table_sql.items():
+        if name in Base.metadata.tables:
+            assert ("AUTOINCREMENT" in sql) == (name in wanted), name
+
+
 async def test_reopen_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
     path = tmp_path / "client.db"
     db = await open_database(path)

@@ -1,17 +1,51 @@
-import asyncio, tempfile, sys, time, resource, os
-from simplextui.protocol.address import ServerAddress
+"""CPU time per message in the server process and in the client process.
+
+    PYTHONPATH=. python benchmarks/_cpu_probe.py [MESSAGES] [QUEUES]
+
+Wall-clock rates swing with whatever else the machine runs; CPU seconds per message do not,
+so this is the figure to optimise against. The server runs in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+
 from benchmarks.queue_server import end_to_end
-async def main():
-    d = tempfile.mkdtemp()
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "simplextui.cli", "server", "--data-dir", d, "--port", "0", stdout=asyncio.subprocess.PIPE)
-    addr = ServerAddress.parse((await proc.stdout.readline()).decode())
-    def srv_cpu():
-        with open(f"/proc/{proc.pid}/stat") as f: parts=f.read().split()
-        return (int(parts[13])+int(parts[14]))/os.sysconf("SC_CLK_TCK")
-    N=int(sys.argv[1]); Q=int(sys.argv[2])
-    s0=srv_cpu(); c0=time.process_time(); w0=time.perf_counter()
-    r = await end_to_end(addr, N, Q, batched=True)
-    s1=srv_cpu(); c1=time.process_time(); w1=time.perf_counter()
-    print(f"msg/s {r:.0f}; server cpu {(s1-s0)/N*1e6:.0f} us/msg; client cpu {(c1-c0)/N*1e6:.0f} us/msg; wall {w1-w0:.1f}s")
-    proc.terminate(); await proc.wait()
-asyncio.run(main())
+from simplextui.protocol.address import ServerAddress
+
+
+def process_cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def main(messages: int, queues: int) -> None:
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simplextui.cli", "server", "--data-dir", data_dir,
+            "--port", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        assert proc.stdout is not None
+        address = ServerAddress.parse((await proc.stdout.readline()).decode())
+        try:
+            server_0, client_0 = process_cpu_seconds(proc.pid), time.process_time()
+            wall_0 = time.perf_counter()
+            rate = await end_to_end(address, messages, queues, batched=True)
+            wall = time.perf_counter() - wall_0
+            server = process_cpu_seconds(proc.pid) - server_0
+            client = time.process_time() - client_0
+        finally:
+            proc.terminate()
+            await proc.wait()
+    print(f"msg/s {rate:,.0f}; server cpu {server / messages * 1e6:.0f} us/msg; "
+          f"client cpu {client / messages * 1e6:.0f} us/msg; wall {wall:.1f}s")
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    width = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+    asyncio.run(main(count, width))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from simplextui.server.runner import EmbeddedServer, ServerConfig
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # test helpers import as `tests.*` whatever pytest's entry point
+    sys.path.insert(0, _ROOT)
+
+from simplextui.server.runner import EmbeddedServer, ServerConfig  # noqa: E402
 
 
 @pytest.fixture

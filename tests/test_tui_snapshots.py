@@ -2,7 +2,8 @@
 
 The states are built from a real ChatCore on real SQLite data (the sample history is written
 through the store); the agent is the offline sample agent, so nothing leaves the process.
-Update with ``pytest tests/tui --snapshot-update`` and look at the SVGs before committing.
+Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs
+before committing.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button
 
 from simplextui.tui.sample import SAMPLE_CONTACTS
 from simplextui.tui.settings import ChatSettings, Settings
 from tests.tui.helpers import SIZE, sample_app, settle
+
+
+@pytest.fixture(autouse=True)
+def no_user_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read or write the developer's own settings file."""
+    path = tmp_path / "config" / "settings.toml"
+    monkeypatch.setenv("SIMPLEXTUI_SETTINGS", str(path))
+    return path
 
 
 def test_onboarding(snap_compare: Any, tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
     python -m benchmarks.queue_server [--messages N] [--queues Q]
 
 The server runs in its own process (SQLite in a temporary dir); this process is the client,
-on our transport (httpx). Results are printed as ratios against a no-op HTTPS endpoint (same
-TLS stack, same client library) measured in the same run, because the machines are noisy.
+on our transport. Results are printed as ratios against a no-op HTTPS endpoint (same TLS
+stack, same HTTP client as the transport's batches) measured in the same run, because the
+machines are noisy.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from benchmarks._procs import noop_https_process, queue_server_process
 from simplextui.protocol.address import ServerAddress
 from simplextui.transport.client import QueueClient
 from simplextui.transport.events import MessageReceived, TransportEvent
 from simplextui.transport.keys import RecipientQueue, SenderQueue
+from simplextui.transport.rawhttp import HttpsPool
 from simplextui.transport.tls import pin
 
 BODY = os.urandom(100)
@@ -31,26 +31,27 @@ BODY = os.urandom(100)
 async def noop_requests_per_second(address: ServerAddress, seconds: float,
                                    concurrency: int) -> float:
     context = await pin(address, 10.0)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(verify=context, base_url=address.base_url,
-                                 limits=limits) as client:
-        done = 0
-        deadline = time.perf_counter() + seconds
+    pool = HttpsPool(address, context, timeout=10.0, max_connections=concurrency)
+    done = 0
+    deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < deadline:
-                response = await client.post("/", content=b"x" * 64)
-                response.raise_for_status()
-                done += 1
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            status, _ = await pool.post("/", b"x" * 64, "application/octet-stream")
+            assert status == 200, status
+            done += 1
 
+    try:
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return done / (time.perf_counter() - start)
+    finally:
+        pool.close()
 
 
 class Receiver:
-    """Acknowledges every message as soon as it arrives; counts them."""
+    """Acknowledges the messages of each read of the stream together; counts them."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -60,15 +61,19 @@ class Receiver:
         self.client: QueueClient | None = None
         self.queues: dict[bytes, RecipientQueue] = {}
 
-    async def on_event(self, event: TransportEvent) -> None:
-        if isinstance(event, MessageReceived):
-            assert self.client is not None
-            await self.client.ack(self.queues[event.recipient_id], event.msg_id)
-            self.received += 1
-            if self.received >= self.total:
-                self.done.set()
-            async with self.progress:
-                self.progress.notify_all()
+    async def on_events(self, events: list[TransportEvent]) -> None:
+        assert self.client is not None
+        acks = [(self.queues[e.recipient_id], e.msg_id)
+                for e in events if isinstance(e, MessageReceived)]
+        if not acks:
+            return
+        results = await self.client.ack_many(acks)
+        assert not any(results), results
+        self.received += len(acks)
+        if self.received >= self.total:
+            self.done.set()
+        async with self.progress:
+            self.progress.notify_all()
 
     async def wait_until(self, count: int) -> None:
         """Wait until at least ``count`` messages were received (keeps senders under quota)."""
@@ -79,7 +84,7 @@ class Receiver:
 async def end_to_end(address: ServerAddress, messages: int, queues: int,
                      batched: bool) -> float:
     receiver = Receiver(messages)
-    async with QueueClient(address, on_event=receiver.on_event, timeout=60) as rcv, \
+    async with QueueClient(address, on_events=receiver.on_events, timeout=60) as rcv, \
             QueueClient(address, timeout=60) as snd:
         receiver.client = rcv
         created = await rcv.create_queues(queues)

@@ -20,6 +20,7 @@ class ServerConfig:
     ping_interval: float = 15.0  # stream keep-alive
     session_idle_ttl: float = 3_600.0  # a session with no stream and no request is dropped
     max_session_transmissions: int = 1_000_000  # then the client must open a new session
+    pending_cache_bytes: int = 64 * 1024 * 1024  # message bodies kept in memory for delivery
 
     def database_url(self) -> str:
         if self.db_url:

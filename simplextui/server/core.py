@@ -1,8 +1,12 @@
-"""The queue server's command engine: pure of HTTP, driven by decoded batches.
+"""The queue server's command engine: pure of HTTP, driven by batch request bodies.
 
 All state changes of one batch happen under one lock and are committed in one database
 transaction before any response is sent or any message is delivered, so a client that got
 OK for a SEND or an ACK can rely on it across a crash of the server.
+
+SEND and ACK, nearly every transmission under load, take a fast path: they are read in
+place from the request body (:mod:`simplextui.protocol.queue_hot`) and executed without the
+command dataclasses; every other command goes through the reference decoder.
 """
 
 from __future__ import annotations
@@ -12,36 +16,99 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simplextui.crypto.queue_auth import (
     KeyPair,
+    MacKey,
     derive_link_owner_key,
     derive_recipient_keys,
     derive_sender_key,
-    seal_delivery,
+    seal_delivery_into,
     verify,
 )
 from simplextui.protocol import queue as q
+from simplextui.protocol import queue_hot as hot
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.server.config import ServerConfig
 from simplextui.server.errors_log import ErrorClassLog
+from simplextui.server.pending import PendingCache
 from simplextui.server.sessions import Session, SessionRegistry, Subscription
-from simplextui.server.store import LinkState, QueueState, ServerStore, StoredMessage, WriteSet
+from simplextui.server.store import (
+    LinkState,
+    PendingReads,
+    PendingRows,
+    QueueState,
+    ServerStore,
+    StoredMessage,
+    WriteSet,
+)
 
 log = logging.getLogger("simplextui.server")
 
 _NEGATIVE_CACHE_MAX = 100_000
-_NO_CORR_ID = bytes(q.CORR_ID_SIZE)
+_NO_REPLY = bytes(q.CORR_ID_SIZE) + b"\x00"  # zero corr_id, empty entity: unparsable
+_OK = q.Ok()
+_AUTH = q.Err(ErrorCode.AUTH)
+_NO_MSG = q.Err(ErrorCode.NO_MSG)
+_QUOTA = q.Err(ErrorCode.QUOTA)
+_REPLAY = q.Err(ErrorCode.REPLAY)
+_SESSION = q.Err(ErrorCode.SESSION)
+_KIND_BYTES = {kind.value: kind.value.encode() for kind in q.MessageKind}
+_MESSAGE, _QUOTA_MARKER = q.MessageKind.MESSAGE.value, q.MessageKind.QUOTA.value
+_MESSAGING, _CONTACT = q.QueueMode.MESSAGING.value, q.QueueMode.CONTACT.value
+
+# What a parsed transmission is (``_Tx.op``).
+_SEND, _ACK, _COMMAND, _REFUSED = range(4)
+
+
+class _Tx:
+    """One transmission of a batch, parsed.
+
+    ``arg`` is the body of a SEND, the message id of an ACK, the decoded command of any
+    other command, or the ``Err`` answer of a transmission refused while parsing.
+    ``authorized`` is what the authenticator must cover (session id included). ``reply``
+    starts the response transmission: ``corr_id || short(entity_id)``, as received.
+    """
+
+    __slots__ = ("arg", "auth", "authorized", "entity_id", "flags", "op", "reply")
+
+    def __init__(self, op: int, reply: bytes, entity_id: bytes, auth: bytes,
+                 authorized: bytes, arg: object, flags: int = 0) -> None:
+        self.op = op
+        self.reply = reply
+        self.entity_id = entity_id
+        self.auth = auth
+        self.authorized = authorized
+        self.arg = arg
+        self.flags = flags
+
+
+class _MessageIds:
+    """Random message ids, read from the OS 256 at a time (one system call, not 256)."""
+
+    _BLOCK = 256 * q.ID_SIZE
+
+    def __init__(self) -> None:
+        self._random = b""
+        self._pos = 0
+
+    def next(self) -> bytes:
+        pos = self._pos
+        if pos + q.ID_SIZE > len(self._random):
+            self._random = os.urandom(self._BLOCK)
+            pos = 0
+        self._pos = pos + q.ID_SIZE
+        return self._random[pos : pos + q.ID_SIZE]
 
 
 @dataclass(slots=True)
 class _BatchEffects:
     """What to do once the batch is committed."""
 
-    direct: dict[int, StoredMessage] = field(default_factory=dict)  # deliver without a query
-    fetch_next: set[int] = field(default_factory=set)  # look up the oldest message and deliver
+    fetch_next: set[int] = field(default_factory=set)  # deliver the queue's oldest message
     ended: list[tuple[Session, bytes]] = field(default_factory=list)
     deleted: list[tuple[Session, bytes]] = field(default_factory=list)
     new_states: list[QueueState] = field(default_factory=list)
@@ -64,10 +131,14 @@ class QueueServerCore:
         self._links: dict[bytes, LinkState] = {}
         self._unknown_links: set[bytes] = set()
         self._subs: dict[int, Subscription] = {}
+        self._pending = PendingCache(config.pending_cache_bytes)
+        self._message_ids = _MessageIds()
+        self._plaintext = hot.DeliveredWriter()
         self._next_seq = 1
         self._next_queue_pk = 1
         # Unknown entities are checked against these so that they cost what known ones do.
         self._dummy_key = os.urandom(32)
+        self._dummy_mac = MacKey(self._dummy_key)
         self._dummy_pair = KeyPair.generate()
         self._sweeper: asyncio.Task[None] | None = None
         self.stopping = False  # set on shutdown: new sessions and streams are refused
@@ -100,92 +171,135 @@ class QueueServerCore:
 
     # -------------------------------------------------------------------- batches
 
-    async def handle_batch(self, session: Session, raw: list[bytes]) -> list[bytes]:
+    async def handle_batch(self, session: Session, data: bytes,
+                           spans: list[tuple[int, int]]) -> bytes:
+        """Run the transmissions at ``spans`` of a batch request body ``data`` (see
+        :func:`queue_hot.split_batch_request`); returns the encoded batch response."""
         async with self._lock:
-            return await self._handle_locked(session, raw)
+            return await self._handle_locked(session, data, spans)
 
-    async def _handle_locked(self, session: Session, raw: list[bytes]) -> list[bytes]:
+    async def _handle_locked(self, session: Session, data: bytes,
+                             spans: list[tuple[int, int]]) -> bytes:
         now_ms = int(self.clock() * 1000)
-        parsed: list[tuple[q.Transmission, q.Command | q.Err]] = []
-        responses: list[q.ResponseTransmission | None] = []
-        for item in raw:
-            try:
-                t = q.decode_transmission(item)
-            except ProtocolError as exc:
-                responses.append(q.ResponseTransmission(_NO_CORR_ID, b"", q.Err(exc.code)))
-                parsed.append((q.Transmission(_NO_CORR_ID, b"", b""), q.Err(exc.code)))
-                continue
-            responses.append(None)
-            cmd: q.Command | q.Err
-            if t.corr_id in session.seen:
-                cmd = q.Err(ErrorCode.REPLAY)
-            elif len(session.seen) >= self.config.max_session_transmissions:
-                cmd = q.Err(ErrorCode.SESSION)
-            else:
-                session.seen.add(t.corr_id)
-                try:
-                    cmd = q.decode_command(t.command)
-                except ProtocolError as exc:
-                    cmd = q.Err(exc.code)
-            parsed.append((t, cmd))
-        await self._preload(parsed)
+        txs = self._parse(session, data, spans)
+        await self._preload(txs)
 
         writes = WriteSet()
         effects = _BatchEffects()
-        for i, (t, cmd) in enumerate(parsed):
-            if responses[i] is not None:
-                continue
-            if isinstance(cmd, q.Err):
-                resp: q.Response = cmd
-            else:
-                try:
-                    resp = self._execute(session, t, cmd, writes, effects, now_ms)
-                except ProtocolError as exc:
-                    resp = q.Err(exc.code)
-            responses[i] = q.ResponseTransmission(t.corr_id, t.entity_id, resp)
+        answers: list[q.Response] = []
+        for t in txs:
+            op = t.op
+            try:
+                if op == _SEND:
+                    resp = self._send(t.entity_id, t.auth, t.authorized, t.flags,
+                                      t.arg, writes, effects, now_ms)  # type: ignore[arg-type]
+                elif op == _ACK:
+                    resp = self._ack(session, t, writes, effects)
+                elif op == _COMMAND:
+                    resp = self._execute(session, t, t.arg, writes, effects,  # type: ignore[arg-type]
+                                         now_ms)
+                else:
+                    resp = t.arg  # type: ignore[assignment]
+            except ProtocolError as exc:
+                resp = q.Err(exc.code)
+            answers.append(resp)
 
-        fetch = self._wanted(effects.fetch_next)
+        not_before = self._not_before(now_ms)
+        ready, reads = self._plan_deliveries(effects.fetch_next, not_before)
         try:
-            first: dict[int, StoredMessage] = {}
-            if writes or fetch:
-                first = await self.store.apply(writes, now_ms, fetch, self._not_before(now_ms))
+            rows = PendingRows()
+            if writes or reads is not None:
+                rows = await self.store.apply(writes, now_ms, reads)
         except Exception:
             log.exception("database write failed; batch refused")
             self._forget_cached_state()
             self.errors.note("INTERNAL")
-            return [q.encode_response_transmission(
-                q.ResponseTransmission(r.corr_id, r.entity_id, q.Err(ErrorCode.INTERNAL)))
-                for r in responses if r is not None]
+            internal = q.encode_response(q.Err(ErrorCode.INTERNAL))
+            return hot.encode_batch_response([t.reply for t in txs], [internal] * len(txs))
 
         for state in effects.new_states:
             self._cache_queue(state)
         for link_id in writes.deleted_links:  # committed: the id is unknown from now on
             self._links.pop(link_id, None)
             self._unknown_links.add(link_id)
-        self._run_effects(effects, first)
-        out: list[bytes] = []
-        for r in responses:
-            assert r is not None
-            if isinstance(r.response, q.Err):
-                self.errors.note(r.response.code.value)
-            out.append(q.encode_response_transmission(r))
-        return out
+        self._run_effects(effects)
+        self._deliver_planned(ready, rows, not_before)
+        encoded: list[bytes] = []
+        for resp in answers:
+            if resp is _OK:
+                encoded.append(hot.OK)
+            else:
+                if isinstance(resp, q.Err):
+                    self.errors.note(resp.code.value)
+                encoded.append(q.encode_response(resp))
+        return hot.encode_batch_response([t.reply for t in txs], encoded)
 
-    async def _preload(self, parsed: list[tuple[q.Transmission, q.Command | q.Err]]) -> None:
+    def _parse(self, session: Session, data: bytes, spans: list[tuple[int, int]]) -> list[_Tx]:
+        """Decode every transmission; replayed ones and those over the session's allowance
+        are refused here (and not executed)."""
+        session_id = session.session_id
+        seen = session.seen
+        limit = self.config.max_session_transmissions
+        txs: list[_Tx] = []
+        for start, end in spans:
+            try:
+                auth, corr_id, entity_id, covered, at = hot.transmission_fields(data, start, end)
+            except ProtocolError as exc:
+                txs.append(_Tx(_REFUSED, _NO_REPLY, b"", b"", b"", q.Err(exc.code)))
+                continue
+            reply = data[covered:at]
+            if corr_id in seen:
+                txs.append(_Tx(_REFUSED, reply, entity_id, auth, b"", _REPLAY))
+                continue
+            if len(seen) >= limit:
+                txs.append(_Tx(_REFUSED, reply, entity_id, auth, b"", _SESSION))
+                continue
+            seen.add(corr_id)
+            send = hot.send_fields(data, at, end)
+            if send is not None:
+                flags, body, covered_end = send
+                txs.append(_Tx(_SEND, reply, entity_id, auth,
+                               session_id + data[covered:covered_end], body, flags))
+                continue
+            msg_id = hot.ack_msg_id(data, at, end)
+            if msg_id is not None:
+                txs.append(_Tx(_ACK, reply, entity_id, auth, session_id + data[covered:end],
+                               msg_id))
+                continue
+            command = data[at:end]
+            try:
+                cmd = q.decode_command(command)
+            except ProtocolError as exc:
+                txs.append(_Tx(_REFUSED, reply, entity_id, auth, b"", q.Err(exc.code)))
+                continue
+            authorized = q.authorized_bytes(session_id, corr_id, entity_id, command)
+            txs.append(_Tx(_COMMAND, reply, entity_id, auth, authorized, cmd))
+        return txs
+
+    async def _preload(self, txs: list[_Tx]) -> None:
         rids: set[bytes] = set()
         sids: set[bytes] = set()
         lids: set[bytes] = set()
-        for t, cmd in parsed:
-            e = t.entity_id
-            if isinstance(cmd, q.RECIPIENT_COMMANDS):
-                if e not in self._by_rid and e not in self._unknown_ids:
-                    rids.add(e)
-            elif isinstance(cmd, q.SENDER_COMMANDS):
-                if e not in self._by_sid and e not in self._unknown_ids:
+        by_rid, by_sid, unknown = self._by_rid, self._by_sid, self._unknown_ids
+        for t in txs:
+            e, op = t.entity_id, t.op
+            if op == _SEND:
+                if e not in by_sid and e not in unknown:
                     sids.add(e)
-            elif (isinstance(cmd, q.LinkNew | q.LinkGet | q.LinkSet | q.LinkDelete)
-                  and e not in self._links and e not in self._unknown_links):
-                lids.add(e)
+            elif op == _ACK:
+                if e not in by_rid and e not in unknown:
+                    rids.add(e)
+            elif op == _COMMAND:
+                cmd = t.arg
+                if isinstance(cmd, q.RECIPIENT_COMMANDS):
+                    if e not in by_rid and e not in unknown:
+                        rids.add(e)
+                elif isinstance(cmd, q.SENDER_COMMANDS):
+                    if e not in by_sid and e not in unknown:
+                        sids.add(e)
+                elif (isinstance(cmd, q.LinkNew | q.LinkGet | q.LinkSet | q.LinkDelete)
+                      and e not in self._links and e not in self._unknown_links):
+                    lids.add(e)
         if rids or sids:
             for state in await self.store.load_queues(recipient_ids=sorted(rids),
                                                       sender_ids=sorted(sids)):
@@ -203,16 +317,24 @@ class QueueServerCore:
             self._unknown_links.update(i for i in lids if i not in self._links)
 
     def _cache_queue(self, state: QueueState) -> None:
+        # MAC keys are set up here, for known and unknown ids alike (see _recipient_state).
+        state.recipient_mac = MacKey(state.recipient_mac_key)
+        if state.sender_mac_key is not None:
+            state.sender_mac = MacKey(state.sender_mac_key)
         self._by_pk[state.pk] = state
         self._by_rid[state.recipient_id] = state
         self._by_sid[state.sender_id] = state
 
     def _uncache_queue(self, state: QueueState) -> None:
+        self._pending.drop(state)
         self._by_pk.pop(state.pk, None)
         self._by_rid.pop(state.recipient_id, None)
         self._by_sid.pop(state.sender_id, None)
 
     def _forget_cached_state(self) -> None:
+        for state in self._by_pk.values():
+            state.pending = None
+        self._pending.clear()
         self._by_pk.clear()
         self._by_rid.clear()
         self._by_sid.clear()
@@ -222,49 +344,57 @@ class QueueServerCore:
 
     # ------------------------------------------------------------------- commands
 
-    def _execute(self, session: Session, t: q.Transmission, cmd: q.Command, w: WriteSet,
+    def _execute(self, session: Session, t: _Tx, cmd: q.Command, w: WriteSet,
                  fx: _BatchEffects, now_ms: int) -> q.Response:
-        authorized = q.authorized_bytes(session.session_id, t.corr_id, t.entity_id, t.command)
+        authorized = t.authorized
         match cmd:
             case q.Ping():
                 return q.Pong()
             case q.New():
                 return self._new_queue(t, cmd, w, fx)
             case q.Subscribe() | q.Ack() | q.Suspend() | q.Delete():
-                state = self._by_rid.get(t.entity_id)
-                key = state.recipient_mac_key if state is not None else self._dummy_key
-                ok = bool(t.auth) and verify(key, authorized, t.auth)
-                if not ok or state is None or state.deleted:
-                    return q.Err(ErrorCode.AUTH)
+                state = self._recipient_state(t)
+                if state is None:
+                    return _AUTH
                 return self._recipient_command(session, state, cmd, w, fx)
             case q.SecureQueue():
                 return self._secure(t, cmd, authorized, w)
             case q.Send():
-                return self._send(t, cmd, authorized, w, fx, now_ms)
+                return self._send(t.entity_id, t.auth, authorized, cmd.flags, cmd.body, w, fx,
+                                  now_ms)
             case q.LinkNew():
                 return self._link_new(t, cmd, w)
             case q.LinkGet():
                 link = self._links.get(t.entity_id)
                 if link is None or link.deleted:
-                    return q.Err(ErrorCode.AUTH)
+                    return _AUTH
                 return q.LinkData(link.fixed_data, link.user_data)
             case q.LinkSet() | q.LinkDelete():
                 link = self._links.get(t.entity_id)
                 key = link.owner_mac_key if link is not None else self._dummy_key
                 ok = bool(t.auth) and verify(key, authorized, t.auth)
                 if not ok or link is None or link.deleted:
-                    return q.Err(ErrorCode.AUTH)
+                    return _AUTH
                 if isinstance(cmd, q.LinkSet):
                     link.user_data = cmd.user_data
                     w.updated_links.append({"lid": link.link_id, "user_data": cmd.user_data})
                 else:
                     link.deleted = True
                     w.deleted_links.append(link.link_id)
-                return q.Ok()
+                return _OK
         raise ProtocolError(ErrorCode.SYNTAX, "unhandled command")
 
-    def _new_queue(self, t: q.Transmission, cmd: q.New, w: WriteSet,
-                   fx: _BatchEffects) -> q.Response:
+    def _recipient_state(self, t: _Tx) -> QueueState | None:
+        """The queue a recipient command is for, if its authenticator is right. An unknown
+        queue is checked against a dummy key, so that it costs what a wrong key does."""
+        state = self._by_rid.get(t.entity_id)
+        mac = state.recipient_mac if state is not None else None
+        ok = bool(t.auth) and (mac or self._dummy_mac).verify(t.authorized, t.auth)
+        if not ok or state is None or state.deleted:
+            return None
+        return state
+
+    def _new_queue(self, t: _Tx, cmd: q.New, w: WriteSet, fx: _BatchEffects) -> q.Response:
         if t.entity_id:
             return q.Err(ErrorCode.SYNTAX)
         server_recipient = KeyPair.generate()
@@ -279,6 +409,8 @@ class QueueServerCore:
             recipient_mac_key=keys.mac_key, delivery_key=keys.delivery_key,
             server_sender_public=server_sender.public,
             server_sender_private=server_sender.private, sender_public=None, sender_mac_key=None)
+        state.pending = deque()  # a new queue is empty: its list is complete
+        state.server_sender_pair = server_sender
         self._next_queue_pk += 1
         w.new_queues.append({
             "id": state.pk, "recipient_id": state.recipient_id, "sender_id": state.sender_id,
@@ -289,6 +421,29 @@ class QueueServerCore:
         fx.new_states.append(state)
         return q.QueueIds(state.recipient_id, state.sender_id, server_recipient.public,
                           server_sender.public)
+
+    def _ack(self, session: Session, t: _Tx, w: WriteSet, fx: _BatchEffects) -> q.Response:
+        """ACK on the fast path (``t.arg`` is the message id)."""
+        state = self._recipient_state(t)
+        if state is None:
+            return _AUTH
+        return self._acknowledge(session, state, t.arg, w, fx)  # type: ignore[arg-type]
+
+    def _acknowledge(self, session: Session, state: QueueState, msg_id: bytes, w: WriteSet,
+                     fx: _BatchEffects) -> q.Response:
+        sub = self._subs.get(state.pk)
+        if (sub is None or sub.session is not session or sub.in_flight_seq is None
+                or sub.in_flight_msg_id != msg_id):
+            return _NO_MSG
+        w.acked_seqs.append(sub.in_flight_seq)
+        self._pending.remove(state, sub.in_flight_seq)
+        if sub.in_flight_kind == _QUOTA_MARKER:
+            state.can_write = True
+        else:
+            state.message_count = max(0, state.message_count - 1)
+        sub.in_flight_seq = sub.in_flight_msg_id = sub.in_flight_kind = None
+        fx.fetch_next.add(state.pk)
+        return _OK
 
     def _recipient_command(self, session: Session, state: QueueState, cmd: q.Command,
                            w: WriteSet, fx: _BatchEffects) -> q.Response:
@@ -302,24 +457,13 @@ class QueueServerCore:
                 session.subscriptions[state.pk] = sub
                 self._subs[state.pk] = sub
                 fx.fetch_next.add(state.pk)  # (re)deliver the oldest unacknowledged message
-                fx.direct.pop(state.pk, None)
-                return q.Ok()
+                return _OK
             case q.Ack(msg_id):
-                if (sub is None or sub.session is not session or sub.in_flight_seq is None
-                        or sub.in_flight_msg_id != msg_id):
-                    return q.Err(ErrorCode.NO_MSG)
-                w.acked_seqs.append(sub.in_flight_seq)
-                if sub.in_flight_kind == q.MessageKind.QUOTA.value:
-                    state.can_write = True
-                else:
-                    state.message_count = max(0, state.message_count - 1)
-                sub.in_flight_seq = sub.in_flight_msg_id = sub.in_flight_kind = None
-                fx.fetch_next.add(state.pk)
-                return q.Ok()
+                return self._acknowledge(session, state, msg_id, w, fx)
             case q.Suspend():
                 state.status = "O"
                 w.suspended.append(state.pk)
-                return q.Ok()
+                return _OK
             case q.Delete():
                 state.deleted = True
                 w.deleted_queues.append(state.pk)
@@ -329,88 +473,82 @@ class QueueServerCore:
                     sub.session.subscriptions.pop(state.pk, None)
                     if sub.session is not session:
                         fx.deleted.append((sub.session, state.recipient_id))
-                fx.direct.pop(state.pk, None)
                 fx.fetch_next.discard(state.pk)
-                return q.Ok()
+                return _OK
         raise ProtocolError(ErrorCode.SYNTAX, "unhandled recipient command")
 
-    def _secure(self, t: q.Transmission, cmd: q.SecureQueue, authorized: bytes,
+    def _secure(self, t: _Tx, cmd: q.SecureQueue, authorized: bytes,
                 w: WriteSet) -> q.Response:
         state = self._by_sid.get(t.entity_id)
         if state is None or state.deleted or not t.auth:
             self._dummy_pair.exchange(self._dummy_pair.public)  # same cost as a real attempt
             verify(self._dummy_key, authorized, t.auth or bytes(q.AUTH_SIZE))
-            return q.Err(ErrorCode.AUTH)
-        if state.mode != q.QueueMode.MESSAGING.value:
+            return _AUTH
+        if state.mode != _MESSAGING:
             return q.Err(ErrorCode.PROHIBITED)
         if state.sender_public is not None:
             # A retry with the same key succeeds; any other key is refused.
             assert state.sender_mac_key is not None
             if state.sender_public == cmd.sender_key and verify(state.sender_mac_key,
                                                                 authorized, t.auth):
-                return q.Ok()
-            return q.Err(ErrorCode.AUTH)
+                return _OK
+            return _AUTH
         assert state.server_sender_private is not None
-        pair = KeyPair(state.server_sender_private, state.server_sender_public)
+        pair = state.server_sender_pair or KeyPair(state.server_sender_private,
+                                                   state.server_sender_public)
         try:
             mac_key = derive_sender_key(pair.exchange(cmd.sender_key))
         except ValueError:
-            return q.Err(ErrorCode.AUTH)
+            return _AUTH
         if not verify(mac_key, authorized, t.auth):
-            return q.Err(ErrorCode.AUTH)
+            return _AUTH
         state.sender_public = cmd.sender_key
         state.sender_mac_key = mac_key
-        state.server_sender_private = None
+        state.sender_mac = MacKey(mac_key)
+        state.server_sender_private = state.server_sender_pair = None
         w.secured.append({"pk": state.pk, "sender_public": cmd.sender_key,
                           "sender_mac_key": mac_key})
-        return q.Ok()
+        return _OK
 
-    def _send(self, t: q.Transmission, cmd: q.Send, authorized: bytes, w: WriteSet,
-              fx: _BatchEffects, now_ms: int) -> q.Response:
-        state = self._by_sid.get(t.entity_id)
+    def _send(self, entity_id: bytes, auth: bytes, authorized: bytes, flags: int, body: bytes,
+              w: WriteSet, fx: _BatchEffects, now_ms: int) -> q.Response:
+        state = self._by_sid.get(entity_id)
         if state is None or state.deleted:
-            verify(self._dummy_key, authorized, t.auth or bytes(q.AUTH_SIZE))
-            return q.Err(ErrorCode.AUTH)
-        if state.mode == q.QueueMode.CONTACT.value:
-            if t.auth:
-                return q.Err(ErrorCode.AUTH)
+            self._dummy_mac.verify(authorized, auth or bytes(q.AUTH_SIZE))
+            return _AUTH
+        if state.mode == _CONTACT:
+            if auth:
+                return _AUTH
         else:
-            key = state.sender_mac_key or self._dummy_key
-            ok = bool(t.auth) and verify(key, authorized, t.auth)
-            if not ok or state.sender_mac_key is None:
-                return q.Err(ErrorCode.AUTH)
+            mac = state.sender_mac or self._dummy_mac
+            ok = bool(auth) and mac.verify(authorized, auth)
+            if not ok or state.sender_mac is None:
+                return _AUTH
         if state.status != "A":
-            return q.Err(ErrorCode.AUTH)
+            return _AUTH
         if not state.can_write:
-            return q.Err(ErrorCode.QUOTA)
+            return _QUOTA
         if state.message_count >= self.config.queue_quota:
             state.can_write = False
-            self._store_message(state, q.MessageKind.QUOTA, 0, b"", w, fx, now_ms)
-            return q.Err(ErrorCode.QUOTA)
-        self._store_message(state, q.MessageKind.MESSAGE, cmd.flags, cmd.body, w, fx, now_ms)
+            self._store_message(state, _QUOTA_MARKER, 0, b"", w, fx, now_ms)
+            return _QUOTA
+        self._store_message(state, _MESSAGE, flags, body, w, fx, now_ms)
         state.message_count += 1
-        return q.Ok()
+        return _OK
 
-    def _store_message(self, state: QueueState, kind: q.MessageKind, flags: int, body: bytes,
+    def _store_message(self, state: QueueState, kind: str, flags: int, body: bytes,
                        w: WriteSet, fx: _BatchEffects, now_ms: int) -> None:
-        msg = StoredMessage(self._next_seq, state.pk, os.urandom(q.ID_SIZE), kind.value, flags,
+        msg = StoredMessage(self._next_seq, state.pk, self._message_ids.next(), kind, flags,
                             now_ms, body)
         self._next_seq += 1
-        w.new_messages.append({"seq": msg.seq, "queue_id": msg.queue_pk, "msg_id": msg.msg_id,
-                               "kind": msg.kind, "flags": msg.flags, "created_at": now_ms,
-                               "body": msg.body})
+        w.new_messages.append(msg)
+        if state.pending is not None:
+            self._pending.add(state, msg)
         sub = self._subs.get(state.pk)
-        if sub is None or sub.in_flight_seq is not None:
-            return
-        pk = state.pk
-        if pk in fx.direct or pk in fx.fetch_next:
-            return
-        if state.message_count == 0 and kind == q.MessageKind.MESSAGE:
-            fx.direct[pk] = msg
-        else:
-            fx.fetch_next.add(pk)
+        if sub is not None and sub.in_flight_seq is None:
+            fx.fetch_next.add(state.pk)
 
-    def _link_new(self, t: q.Transmission, cmd: q.LinkNew, w: WriteSet) -> q.Response:
+    def _link_new(self, t: _Tx, cmd: q.LinkNew, w: WriteSet) -> q.Response:
         if len(t.entity_id) != q.ID_SIZE:
             return q.Err(ErrorCode.SYNTAX)
         existing = self._links.get(t.entity_id)
@@ -438,44 +576,74 @@ class QueueServerCore:
 
     # ------------------------------------------------------------------ delivery
 
-    def _wanted(self, pks: set[int]) -> list[int]:
-        """Queues whose subscriber is ready for a message (nothing in flight)."""
-        return [pk for pk in pks
-                if (sub := self._subs.get(pk)) is not None and sub.in_flight_seq is None]
-
     def _not_before(self, now_ms: int) -> int:
         return now_ms - int(self.config.message_ttl * 1000)
 
-    def _run_effects(self, fx: _BatchEffects, first: dict[int, StoredMessage]) -> None:
+    def _plan_deliveries(self, pks: set[int], not_before: int
+                         ) -> tuple[list[StoredMessage], PendingReads | None]:
+        """For each queue whose subscriber is ready (nothing in flight): its next message,
+        from the pending cache where it knows the queue; the rest is read from the database
+        with the batch's writes (see server/pending.py)."""
+        ready: list[StoredMessage] = []
+        rebuild: list[int] = []
+        bodies: list[int] = []
+        for pk in pks:
+            sub = self._subs.get(pk)
+            state = self._by_pk.get(pk)
+            if sub is None or state is None or sub.in_flight_seq is not None:
+                continue
+            if state.pending is None:
+                rebuild.append(pk)
+                continue
+            msg = self._pending.first(state, not_before)
+            if msg is not None:
+                ready.append(msg)
+                if msg.body is None:
+                    bodies.append(msg.seq)
+        if not rebuild and not bodies:
+            return ready, None
+        return ready, PendingReads(rebuild, bodies, not_before)
+
+    def _deliver_planned(self, ready: list[StoredMessage], rows: PendingRows,
+                         not_before: int) -> None:
+        for pk, messages in rows.lists.items():
+            state = self._by_pk.get(pk)
+            if state is None:
+                continue
+            self._pending.install(state, messages)
+            msg = self._pending.first(state, not_before)
+            if msg is not None:
+                ready.append(msg)
+        for msg in ready:
+            body = msg.body if msg.body is not None else rows.bodies.get(msg.seq)
+            if body is not None:
+                self._deliver(msg, body)
+
+    def _run_effects(self, fx: _BatchEffects) -> None:
         for session, rid in fx.ended:
             session.push(q.EndFrame(rid))
         for session, rid in fx.deleted:
             session.push(q.DeletedFrame(rid))
         for state in fx.deleted_states:
             self._uncache_queue(state)
-        for pk, msg in fx.direct.items():
-            if pk not in fx.fetch_next:
-                self._deliver(pk, msg)
-        for pk, msg in first.items():
-            self._deliver(pk, msg)
 
     async def _deliver_next(self, pks: set[int], now_ms: int) -> None:
-        wanted = self._wanted(pks)
-        if wanted:
-            for pk, msg in (await self.store.first_messages(
-                    wanted, self._not_before(now_ms))).items():
-                self._deliver(pk, msg)
+        not_before = self._not_before(now_ms)
+        ready, reads = self._plan_deliveries(pks, not_before)
+        rows = PendingRows() if reads is None else await self.store.read_pending(reads)
+        self._deliver_planned(ready, rows, not_before)
 
-    def _deliver(self, pk: int, msg: StoredMessage) -> None:
+    def _deliver(self, msg: StoredMessage, body: bytes) -> None:
+        pk = msg.queue_pk
         sub = self._subs.get(pk)
         state = self._by_pk.get(pk)
         if sub is None or state is None or sub.in_flight_seq is not None:
             return
         sub.in_flight_seq, sub.in_flight_msg_id, sub.in_flight_kind = msg.seq, msg.msg_id, msg.kind
-        plaintext = q.encode_delivered(q.DeliveredMessage(
-            msg.created_at, msg.flags, q.MessageKind(msg.kind), msg.body))
-        block = seal_delivery(state.delivery_key, msg.msg_id, plaintext)
-        sub.session.push(q.MessageFrame(state.recipient_id, msg.msg_id, block))
+        plaintext = self._plaintext.write(msg.created_at, msg.flags, _KIND_BYTES[msg.kind], body)
+        frame, block = hot.message_frame(state.recipient_id, msg.msg_id)
+        seal_delivery_into(state.delivery_key, msg.msg_id, plaintext, block)
+        sub.session.push_encoded(frame)
 
     # ------------------------------------------------------------------- sweeping
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from simplextui.protocol.address import ServerAddress
 from simplextui.server.config import ServerConfig
+from simplextui.server.memory import keep_freed_memory
 from simplextui.server.tls_identity import read_fingerprint
 
 log = logging.getLogger("simplextui.server")
@@ -22,6 +24,9 @@ async def serve(config: ServerConfig) -> None:
 
     server = EmbeddedServer(config)
     address = await server.start()
+    # Everything loaded so far lives as long as the process: keep it out of the cyclic
+    # collector's full passes, which otherwise walk all of it again and again under load.
+    gc.freeze()
     (config.data_dir / ENDPOINT_FILE).write_text(
         json.dumps({"host": config.host, "port": config.port}))
     print(address, flush=True)  # the first line on stdout is the address
@@ -36,6 +41,7 @@ async def serve(config: ServerConfig) -> None:
 def run_server(config: ServerConfig) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    keep_freed_memory()  # a process of its own: see server/memory.py
     try:
         try:
             import uvloop

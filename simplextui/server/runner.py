@@ -16,6 +16,7 @@ from simplextui.protocol.address import ServerAddress
 from simplextui.server.app import create_app
 from simplextui.server.config import ServerConfig
 from simplextui.server.core import QueueServerCore
+from simplextui.server.http_protocol import protocol_class
 from simplextui.server.store import ServerStore
 from simplextui.server.tls_identity import load_or_create
 
@@ -63,7 +64,7 @@ class EmbeddedServer:
         sock = _bind(cfg.host, cfg.port)
         cfg.port = sock.getsockname()[1]  # a restart reuses the port picked the first time
         uv_config = uvicorn.Config(
-            create_app(self.core), ssl_certfile=str(identity.cert_path),
+            create_app(self.core), http=protocol_class(), ssl_certfile=str(identity.cert_path),
             ssl_keyfile=str(identity.key_path), log_level=logging.WARNING, access_log=False,
             lifespan="off", timeout_graceful_shutdown=1, timeout_keep_alive=30,
             server_header=False, date_header=False)

@@ -11,7 +11,78 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from simplextui.protocol import queue as q
 from simplextui.protocol.queue import SESSION_ID_SIZE, Frame
+
+EncodedFrame = bytes | bytearray
+
+
+class FrameBuffer:
+    """Encoded frames waiting for one stream.
+
+    Deliveries append ready-to-send frames; the stream takes whatever has collected in one
+    go, so a batch that delivers a hundred messages costs the stream one wake-up and one
+    write (an ``asyncio.Queue`` would cost a put, a get and a wake-up per frame).
+    """
+
+    __slots__ = ("_frames", "_waiter", "ended")
+
+    def __init__(self) -> None:
+        self._frames: list[EncodedFrame] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self.ended = False  # no more frames: the stream this buffer feeds is to end
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def push(self, frame: EncodedFrame) -> None:
+        self._frames.append(frame)
+        self.wake()
+
+    def end(self) -> None:
+        self.ended = True
+        self.wake()
+
+    def take(self, max_bytes: int) -> list[EncodedFrame]:
+        """Frames from the front, at least one (if any), at most about ``max_bytes``."""
+        frames = self._frames
+        if not frames:
+            return []
+        size, n = 0, 0
+        for frame in frames:
+            size += len(frame)
+            n += 1
+            if size >= max_bytes:
+                break
+        if n == len(frames):
+            self._frames = []
+            return frames
+        taken = frames[:n]
+        del frames[:n]
+        return taken
+
+    def take_all(self) -> list[EncodedFrame]:
+        frames, self._frames = self._frames, []
+        return frames
+
+    async def wait(self, timeout: float) -> None:
+        """Return when frames are waiting, the buffer ended, or after ``timeout`` seconds."""
+        if self._frames or self.ended:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, self.wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def wake(self) -> None:
+        """Let :meth:`wait` return now."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 @dataclass(slots=True)
@@ -29,24 +100,26 @@ class Session:
     version: int
     last_used: float = field(default_factory=time.monotonic)
     seen: set[bytes] = field(default_factory=set)  # correlation ids already processed
-    frames: asyncio.Queue[Frame | None] = field(default_factory=asyncio.Queue)
+    frames: FrameBuffer = field(default_factory=FrameBuffer)
     stream_token: object | None = None  # identifies the one open stream of this session
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     closed: bool = False
 
     def push(self, frame: Frame) -> None:
         if not self.closed:
-            self.frames.put_nowait(frame)
+            self.frames.push(q.encode_frame(frame))
 
-    def attach_stream(self) -> tuple[object, asyncio.Queue[Frame | None]]:
+    def push_encoded(self, frame: EncodedFrame) -> None:
+        if not self.closed:
+            self.frames.push(frame)
+
+    def attach_stream(self) -> tuple[object, FrameBuffer]:
         """Open the session's stream, ending any earlier one; pending frames move over."""
         old = self.frames
-        fresh: asyncio.Queue[Frame | None] = asyncio.Queue()
-        while not old.empty():
-            frame = old.get_nowait()
-            if frame is not None:
-                fresh.put_nowait(frame)
-        old.put_nowait(None)  # wakes the earlier stream, which then ends
+        fresh = FrameBuffer()
+        for frame in old.take_all():
+            fresh.push(frame)
+        old.end()  # wakes the earlier stream, which then ends
         self.frames = fresh
         token = object()
         self.stream_token = token
@@ -79,7 +152,7 @@ class SessionRegistry:
     def close(self, session: Session) -> None:
         session.closed = True
         self._sessions.pop(session.session_id, None)
-        session.frames.put_nowait(None)
+        session.frames.end()
 
     def idle(self, idle_ttl: float) -> list[Session]:
         cutoff = time.monotonic() - idle_ttl

@@ -10,15 +10,15 @@ synchronous engine: one hop off the event loop per batch instead of one per stat
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Connection,
     Engine,
-    and_,
     bindparam,
     create_engine,
     delete,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from simplextui.crypto.queue_auth import KeyPair, MacKey
 from simplextui.server.models import Base, links, messages, queues
 
 
@@ -51,6 +52,10 @@ class QueueState:
     message_count: int = 0  # stored messages (not counting a quota marker)
     can_write: bool = True  # False from a QUOTA refusal until its marker is acknowledged
     deleted: bool = False
+    pending: deque[StoredMessage] | None = None  # see server/pending.py; None: unknown
+    server_sender_pair: KeyPair | None = None  # of a new queue: saves reloading the key
+    recipient_mac: MacKey | None = None  # the MAC keys ready for use (set when cached)
+    sender_mac: MacKey | None = None
 
 
 @dataclass(slots=True)
@@ -64,15 +69,19 @@ class LinkState:
     deleted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
+class StoredMessage(NamedTuple):
+    """A row of ``messages``, fields in column order (a tuple: rows are inserted as is).
+
+    ``body`` is None only in the pending-message cache, for a body it does not keep.
+    """
+
     seq: int
     queue_pk: int
     msg_id: bytes
     kind: str
     flags: int
     created_at: int
-    body: bytes
+    body: bytes | None
 
 
 @dataclass(slots=True)
@@ -83,7 +92,7 @@ class WriteSet:
     secured: list[dict[str, Any]] = field(default_factory=list)
     suspended: list[int] = field(default_factory=list)
     deleted_queues: list[int] = field(default_factory=list)
-    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    new_messages: list[StoredMessage] = field(default_factory=list)
     acked_seqs: list[int] = field(default_factory=list)
     new_links: list[dict[str, Any]] = field(default_factory=list)
     updated_links: list[dict[str, Any]] = field(default_factory=list)
@@ -95,10 +104,27 @@ class WriteSet:
                     self.deleted_links))
 
 
+@dataclass(slots=True)
+class PendingReads:
+    """What delivering needs read after a batch's writes (see server/pending.py)."""
+
+    queues: Sequence[int] = ()  # read these queues' messages, to rebuild their lists
+    bodies: Sequence[int] = ()  # read these messages' bodies (seqs)
+    not_before_ms: int = 0  # older messages are expired (not delivered)
+
+
+@dataclass(slots=True)
+class PendingRows:
+    lists: dict[int, list[StoredMessage]] = field(default_factory=dict)  # queue pk -> rows
+    bodies: dict[int, bytes] = field(default_factory=dict)  # seq -> body
+
+
 _QUEUE_COLUMNS = (queues.c.id, queues.c.recipient_id, queues.c.sender_id, queues.c.mode,
                   queues.c.status, queues.c.recipient_mac_key, queues.c.delivery_key,
                   queues.c.server_sender_public, queues.c.server_sender_private,
                   queues.c.sender_public, queues.c.sender_mac_key)
+# The columns of ``messages`` in StoredMessage's field order.
+_MESSAGE_COLUMNS = ("seq", "queue_id", "msg_id", "kind", "flags", "created_at", "body")
 T = TypeVar("T")
 _IN_CHUNK = 500  # SQLite bound-parameter lists stay well under the limit
 
@@ -123,6 +149,7 @@ class ServerStore:
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="server-db")
+        self._hot = _HotStatements.compile(self.engine)
 
     async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         def unit_of_work() -> T:
@@ -180,6 +207,8 @@ class ServerStore:
             for q in found:
                 q.message_count = counts.get(q.pk, 0)
                 q.can_write = q.pk not in markers
+                if q.message_count == 0 and q.can_write:
+                    q.pending = deque()  # no messages at all: the pending list is complete
             return found
 
         return await self._run(read, write=False)
@@ -196,19 +225,15 @@ class ServerStore:
 
         return await self._run(read, write=False)
 
-    async def apply(self, w: WriteSet, now_ms: int, fetch_first: Sequence[int] = (),
-                    not_before_ms: int = 0) -> dict[int, StoredMessage]:
-        """Apply a batch's writes in one transaction, then read in the same transaction the
-        oldest unexpired message of each queue in ``fetch_first`` (one round trip fewer)."""
-        return await self._run(lambda conn: _apply(conn, w, now_ms, fetch_first,
-                                                   not_before_ms), write=True)
+    async def apply(self, w: WriteSet, now_ms: int,
+                    reads: PendingReads | None = None) -> PendingRows:
+        """Apply a batch's writes in one transaction, then read in the same transaction what
+        delivering the next messages needs (one round trip fewer)."""
+        hot = self._hot
+        return await self._run(lambda conn: _apply(conn, w, now_ms, reads, hot), write=True)
 
-    async def first_messages(self, queue_pks: Sequence[int],
-                             not_before_ms: int) -> dict[int, StoredMessage]:
-        """The oldest unexpired message of each queue, in one query per chunk."""
-        return await self._run(lambda conn: _first_messages(conn, queue_pks, not_before_ms),
-                               write=False)
-
+    async def read_pending(self, reads: PendingReads) -> PendingRows:
+        return await self._run(lambda conn: _read_pending(conn, reads), write=False)
 
     async def expire(self, before_ms: int) -> list[tuple[int, int]]:
         """Delete messages older than ``before_ms``; returns (queue pk, seq) of each."""
@@ -231,8 +256,8 @@ class ServerStore:
         return await self._run(read, write=False)
 
 
-def _apply(conn: Connection, w: WriteSet, now_ms: int, fetch_first: Sequence[int],
-           not_before_ms: int) -> dict[int, StoredMessage]:
+def _apply(conn: Connection, w: WriteSet, now_ms: int, reads: PendingReads | None,
+           hot: _HotStatements) -> PendingRows:
     if w.new_queues:
         conn.execute(insert(queues), [{**row, "created_at": now_ms} for row in w.new_queues])
     if w.secured:
@@ -247,9 +272,9 @@ def _apply(conn: Connection, w: WriteSet, now_ms: int, fetch_first: Sequence[int
         conn.execute(delete(messages).where(messages.c.queue_id.in_(w.deleted_queues)))
         conn.execute(delete(queues).where(queues.c.id.in_(w.deleted_queues)))
     if w.new_messages:
-        conn.execute(insert(messages), w.new_messages)
-    for chunk in _chunks(w.acked_seqs):
-        conn.execute(delete(messages).where(messages.c.seq.in_(chunk)))
+        hot.insert_messages.run(conn, w.new_messages)
+    if w.acked_seqs:
+        hot.delete_messages.run(conn, [(seq,) for seq in w.acked_seqs])
     if w.new_links:
         conn.execute(insert(links), [{**row, "created_at": now_ms, "updated_at": now_ms}
                                      for row in w.new_links])
@@ -260,26 +285,101 @@ def _apply(conn: Connection, w: WriteSet, now_ms: int, fetch_first: Sequence[int
             w.updated_links)
     if w.deleted_links:
         conn.execute(delete(links).where(links.c.link_id.in_(w.deleted_links)))
-    if fetch_first:
-        return _first_messages(conn, fetch_first, not_before_ms)
-    return {}
+    if reads is not None:
+        return _read_pending(conn, reads)
+    return PendingRows()
 
 
-def _first_messages(conn: Connection, queue_pks: Sequence[int],
-                    not_before_ms: int) -> dict[int, StoredMessage]:
-    out: dict[int, StoredMessage] = {}
-    for chunk in _chunks(list(queue_pks)):
-        first = (select(func.min(messages.c.seq))
-                 .where(and_(messages.c.queue_id.in_(chunk),
-                             messages.c.created_at >= not_before_ms))
-                 .group_by(messages.c.queue_id))
-        stmt = select(messages.c.seq, messages.c.queue_id, messages.c.msg_id,
-                      messages.c.kind, messages.c.flags, messages.c.created_at,
-                      messages.c.body).where(messages.c.seq.in_(first))
-        for row in conn.execute(stmt):
-            m = StoredMessage(*row)
-            out[m.queue_pk] = m
+def _read_pending(conn: Connection, reads: PendingReads) -> PendingRows:
+    """Every message of the queues in ``reads.queues``, without bodies but for the next one
+    to deliver, and the bodies of ``reads.bodies``."""
+    out = PendingRows()
+    body_seqs = list(reads.bodies)
+    if reads.queues:
+        for chunk in _chunks(list(reads.queues)):
+            stmt = (select(messages.c.seq, messages.c.queue_id, messages.c.msg_id,
+                           messages.c.kind, messages.c.flags, messages.c.created_at)
+                    .where(messages.c.queue_id.in_(chunk))
+                    .order_by(messages.c.queue_id, messages.c.seq))
+            for row in conn.execute(stmt):
+                out.lists.setdefault(row[1], []).append(StoredMessage(*row, None))
+        for pk in reads.queues:
+            rows = out.lists.setdefault(pk, [])
+            first = next((m for m in rows if m.created_at >= reads.not_before_ms), None)
+            if first is not None:
+                body_seqs.append(first.seq)
+    for chunk in _chunks(body_seqs):
+        stmt = select(messages.c.seq, messages.c.body).where(messages.c.seq.in_(chunk))
+        out.bodies.update((int(seq), bytes(body)) for seq, body in conn.execute(stmt))
     return out
+
+
+class _RowsStatement:
+    """A statement over many rows run as few statements as possible, straight on the DBAPI
+    cursor with plain tuples: a multi-row INSERT or an ``IN`` list per chunk of 64, 32, ...
+    1 rows (seven SQL texts, all prepared once).
+
+    Why not ``executemany``: SQLAlchemy's processes every row (a dict, bind processors) at
+    about the cost of SQLite's own work, and sqlite3's releases and retakes the GIL around
+    every row, which with the event loop busy in the other thread meant a wait and a thread
+    switch per row. The SQL is still compiled by SQLAlchemy, for the engine's dialect.
+    """
+
+    SIZES = (64, 32, 16, 8, 4, 2, 1)
+
+    def __init__(self, engine: Engine, build: Callable[[int], Any], width: int) -> None:
+        self.width = width  # values per row
+        self.sql: dict[int, str] = {}
+        self.positional = True
+        for n in self.SIZES:
+            compiled = build(n).compile(dialect=engine.dialect)
+            self.sql[n] = str(compiled)
+            expected = tuple(f"p{i}_{j}" for i in range(n) for j in range(width))
+            if not compiled.positional or tuple(compiled.positiontup or ()) != expected:
+                self.positional = False  # rows could not be passed flat, in order
+        self._build = build
+
+    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not self.positional:  # a named paramstyle: let SQLAlchemy bind (rare dialects)
+            for i in range(0, len(rows), 64):
+                chunk = rows[i : i + 64]
+                conn.execute(self._build(len(chunk)), _named(chunk, self.width))
+            return
+        cursor = conn.connection.cursor()
+        try:
+            i, total = 0, len(rows)
+            for n in self.SIZES:
+                sql = self.sql[n]
+                while total - i >= n:
+                    cursor.execute(sql, [v for row in rows[i : i + n] for v in row])
+                    i += n
+        finally:
+            cursor.close()
+
+
+def _named(rows: Sequence[tuple[Any, ...]], width: int) -> dict[str, Any]:
+    """Parameters named as :func:`_insert_messages` and :func:`_delete_messages` name them."""
+    return {f"p{i}_{j}": v for i, row in enumerate(rows) for j, v in enumerate(row)}
+
+
+def _insert_messages(n: int) -> Any:
+    return insert(messages).values([
+        {c: bindparam(f"p{i}_{j}") for j, c in enumerate(_MESSAGE_COLUMNS)} for i in range(n)])
+
+
+def _delete_messages(n: int) -> Any:
+    return delete(messages).where(messages.c.seq.in_([bindparam(f"p{i}_0") for i in range(n)]))
+
+
+@dataclass(frozen=True, slots=True)
+class _HotStatements:
+    insert_messages: _RowsStatement  # rows: StoredMessage
+    delete_messages: _RowsStatement  # rows: (seq,)
+
+    @classmethod
+    def compile(cls, engine: Engine) -> _HotStatements:
+        return cls(_RowsStatement(engine, _insert_messages, len(_MESSAGE_COLUMNS)),
+                   _RowsStatement(engine, _delete_messages, 1))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

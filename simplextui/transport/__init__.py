@@ -1,4 +1,4 @@
-"""Layer 4: the async client of queue servers (over httpx).
+"""Layer 4: the async client of queue servers (HTTPS from worker threads, see rawhttp).
 
 - :class:`QueueClient` talks to one server: certificate pinning, commands coalesced into
   batch requests, one subscription stream that reconnects with backoff and resubscribes

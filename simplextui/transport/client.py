@@ -26,7 +26,7 @@ from simplextui.protocol.queue import LinkData, QueueMode
 from simplextui.transport.backoff import Backoff
 from simplextui.transport.batcher import Batcher, Request
 from simplextui.transport.connection import ServerConnection
-from simplextui.transport.dispatch import EventDispatcher, EventHandler
+from simplextui.transport.dispatch import BatchEventHandler, EventDispatcher, EventHandler
 from simplextui.transport.errors import (
     NetworkError,
     ServerError,
@@ -61,6 +61,9 @@ class QueueClient:
     the retry and reconnect delays; ``ping_timeout`` is how long a silent stream is trusted.
     ``on_event`` handlers run concurrently (up to ``event_concurrency`` at once), so a
     handler may commit a message and await :meth:`ack` without holding up the stream.
+    Alternatively ``on_events`` gets the events in lists (all that one read of the stream
+    decoded), to commit them together and acknowledge them with :meth:`ack_many`: at
+    thousands of messages per second that costs a fraction of a task per event.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class QueueClient:
         address: ServerAddress,
         *,
         on_event: EventHandler | None = None,
+        on_events: BatchEventHandler | None = None,
         timeout: float = 10.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 10.0,
@@ -85,7 +89,7 @@ class QueueClient:
         self._batcher = Batcher(self._conn, timeout=timeout, backoff_base=backoff_base,
                                 backoff_cap=backoff_cap, max_in_flight=max_in_flight,
                                 rng=self._rng)
-        self._dispatcher = EventDispatcher(on_event, event_concurrency)
+        self._dispatcher = EventDispatcher(on_event, event_concurrency, batch_handler=on_events)
         self._stream = SubscriptionStream(
             self._conn, self._batcher, self._dispatcher, ping_timeout=ping_timeout,
             backoff=Backoff(backoff_base, backoff_cap, self._rng))
@@ -166,7 +170,7 @@ class QueueClient:
         return response
 
     def _check_server(self, server: ServerAddress) -> None:
-        if server != self.address:
+        if server is not self.address and server != self.address:
             raise ValueError(f"credentials of {server.short()} used with {self.address.short()}")
 
     # ---------------------------------------------------------------------- queues
@@ -213,9 +217,8 @@ class QueueClient:
         """Send many messages at once; one result per message (None: accepted)."""
         for sender, _, _ in messages:
             self._check_server(sender.server)
-        responses = await self._batcher.run(
-            [Request(s.sender_id, queue.Send(body, flags), s.sender_mac_key)
-             for s, body, flags in messages])
+        responses = await self._batcher.run_sends(
+            [(s.sender_id, body, flags, s.sender_mac_key) for s, body, flags in messages])
         return [ServerError(r.code) if isinstance(r, queue.Err) else None for r in responses]
 
     async def subscribe(self, queues: Sequence[RecipientQueue]) -> dict[bytes, ServerError | None]:
@@ -250,6 +253,16 @@ class QueueClient:
         """ACK: the message is committed above; the server may deliver the next one."""
         self._check_server(q.server)
         await self._call(Request(q.recipient_id, queue.Ack(msg_id), q.recipient_mac_key))
+
+    async def ack_many(
+        self, messages: Sequence[tuple[RecipientQueue, bytes]]
+    ) -> list[ServerError | None]:
+        """ACK many ``(queue, msg_id)`` at once; one result per message (None: done)."""
+        for q, _ in messages:
+            self._check_server(q.server)
+        responses = await self._batcher.run_acks(
+            [(q.recipient_id, msg_id, q.recipient_mac_key) for q, msg_id in messages])
+        return [ServerError(r.code) if isinstance(r, queue.Err) else None for r in responses]
 
     async def suspend(self, q: RecipientQueue) -> None:
         """OFF: senders are refused from now on; queued messages can still be received."""

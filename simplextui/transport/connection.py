@@ -1,9 +1,10 @@
-"""One server's HTTP side: the pinned httpx client, the protocol session, the stream.
+"""One server's HTTP side: the pinned connections, the protocol session, the stream.
 
-Sessions and batches go over one keep-alive ``httpx.AsyncClient`` (HTTP/1.1). The
-subscription stream has a connection of its own (see :mod:`.rawstream` for why it is not
-read through httpx). Every failure is mapped to a transport error here, so nothing above
-sees httpx.
+Sessions and batches go over keep-alive HTTP/1.1 connections (:mod:`.rawhttp`, one per
+request in flight); the subscription stream has a connection of its own (:mod:`.rawstream`).
+Both use blocking TLS sockets in threads rather than an asyncio HTTP client: see those
+modules for the measurements. Every failure is mapped to a transport error below this
+module, so nothing above sees sockets or TLS.
 """
 
 from __future__ import annotations
@@ -15,41 +16,20 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 
-import httpx
-
 from simplextui.protocol import queue
 from simplextui.protocol.address import ServerAddress
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.transport.errors import (
-    CertificateMismatch,
     NetworkError,
     ServerError,
     SessionExpired,
 )
+from simplextui.transport.rawhttp import HttpsPool
 from simplextui.transport.rawstream import RawStream
 from simplextui.transport.tls import pin
 
-_CONTENT_TYPE = {"content-type": "application/octet-stream"}
+_CONTENT_TYPE = "application/octet-stream"
 SessionListener = Callable[[bytes], None]
-
-
-def _is_certificate_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def map_http_error(exc: httpx.HTTPError, address: ServerAddress) -> Exception:
-    """Translate an httpx failure into CertificateMismatch or NetworkError."""
-    if _is_certificate_failure(exc):
-        return CertificateMismatch(f"{address.short()} failed pinned certificate verification")
-    not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-    return NetworkError(f"{address.short()}: {type(exc).__name__}: {exc}", sent=not not_sent)
 
 
 def error_from_response(status: int, body: bytes, session_id: bytes) -> Exception:
@@ -77,7 +57,7 @@ class ServerConnection:
         self.address = address
         self.timeout = timeout
         self._max_connections = max_connections
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpsPool | None = None
         self._context: ssl.SSLContext | None = None
         self._start_lock = asyncio.Lock()
         self._session_lock = asyncio.Lock()
@@ -92,7 +72,7 @@ class ServerConnection:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
-        """Pin the certificate (once) and build the HTTP clients."""
+        """Pin the certificate (once) and set up the connection pool."""
         if self._client is not None:
             return
         async with self._start_lock:
@@ -101,14 +81,9 @@ class ServerConnection:
             if self._client is not None:
                 return
             context = await pin(self.address, self.timeout)
-            limits = httpx.Limits(max_connections=self._max_connections,
-                                  max_keepalive_connections=self._max_connections)
             self._context = context
-            self._client = httpx.AsyncClient(
-                base_url=self.address.base_url, verify=context, http1=True, http2=False,
-                timeout=httpx.Timeout(self.timeout), limits=limits, trust_env=False,
-                headers=_CONTENT_TYPE,
-            )
+            self._client = HttpsPool(self.address, context, timeout=self.timeout,
+                                     max_connections=self._max_connections)
 
     @property
     def started(self) -> bool:
@@ -118,7 +93,7 @@ class ServerConnection:
         self._closed = True
         client, self._client = self._client, None
         if client is not None:
-            await client.aclose()
+            client.close()
 
     # -------------------------------------------------------------------- sessions
 
@@ -182,13 +157,10 @@ class ServerConnection:
         if client is None:
             raise NetworkError("client is closed", sent=False)
         self.requests_sent += 1
-        try:
-            response = await client.post(path, content=body)
-        except httpx.HTTPError as exc:
-            raise map_http_error(exc, self.address) from exc
-        if response.status_code != 200:
-            raise error_from_response(response.status_code, response.content, session_id)
-        return response.content
+        status, answer = await client.post(path, body, _CONTENT_TYPE)
+        if status != 200:
+            raise error_from_response(status, answer, session_id)
+        return answer
 
     @contextlib.asynccontextmanager
     async def open_stream(self, session_id: bytes) -> AsyncIterator[RawStream]:

@@ -32,7 +32,7 @@ from simplextui.transport.events import (
     ServerDisconnected,
     SubscriptionFailed,
 )
-from simplextui.transport.frames import frame_events
+from simplextui.transport.frames import StreamDecoder
 from simplextui.transport.keys import RecipientQueue
 from simplextui.transport.rawstream import RawStream
 
@@ -187,8 +187,8 @@ class SubscriptionStream:
 
     async def _read(self, body: RawStream) -> None:
         loop = asyncio.get_running_loop()
-        decoder = queue.FrameDecoder()
-        server, queues, emit = self.server, self.queues, self._dispatcher.emit
+        decoder = StreamDecoder(self.server, self.queues)
+        emit_many = self._dispatcher.emit_many
         async with asyncio.timeout_at(loop.time() + self._ping_timeout) as watchdog:
             self._watchdog = watchdog
             if self._break_reason is not None:  # asked to reconnect before we got here
@@ -196,8 +196,7 @@ class SubscriptionStream:
             while chunk := await body.read():
                 if self._break_reason is None:
                     watchdog.reschedule(loop.time() + self._ping_timeout)
-                for event in frame_events(server, queues, decoder.feed(chunk)):
-                    await emit(event)
+                await emit_many(decoder.feed(chunk))
 
     async def _resubscribe(self) -> None:
         """Subscribe every known queue again, in one batch request."""

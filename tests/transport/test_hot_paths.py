@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,12 +17,14 @@ from simplextui.protocol import queue
 from simplextui.protocol.address import ServerAddress
 from simplextui.protocol.errors import ProtocolError
 from simplextui.server.runner import EmbeddedServer, ServerConfig
+from simplextui.server.tls_identity import load_or_create
 from simplextui.transport import MessageReceived, QueueClient, TransportEvent
 from simplextui.transport.dispatch import EventDispatcher
 from simplextui.transport.events import SubscriptionEnded
 from simplextui.transport.frames import StreamDecoder, frame_events
 from simplextui.transport.keys import RecipientQueue
 from simplextui.transport.rawhttp import HttpsPool
+from simplextui.transport.rawstream import ChunkedDecoder
 from simplextui.transport.tls import pin
 
 SERVER = ServerAddress(os.urandom(32), "127.0.0.1", 5223)
@@ -158,3 +162,56 @@ async def test_https_pool_reuses_connections_and_replaces_closed_ones(
         pool.close()
     finally:
         await srv.stop()
+
+
+def test_chunked_decoder_skips_trailers_and_keeps_what_follows() -> None:
+    decoder = ChunkedDecoder()
+    data = b"3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\nHTTP/1.1 next"
+    out: list[bytes] = []
+    for i in range(len(data)):  # byte by byte: every state boundary
+        out += decoder.feed(data[i : i + 1])
+        if decoder.done:
+            rest = decoder.rest + data[i + 1 :]
+            break
+    assert b"".join(out) == b"abc" and decoder.done
+    assert rest == b"HTTP/1.1 next"
+
+
+async def test_https_pool_keeps_connections_after_chunked_answers(tmp_path: Path) -> None:
+    identity = load_or_create(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(identity.cert_path, identity.key_path)
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                body = await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+                             b"%x\r\n%s\r\n0\r\nx-t: 1\r\n\r\n" % (len(body), body))
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    address = ServerAddress(identity.fingerprint, "127.0.0.1", port)
+    pool = HttpsPool(address, await pin(address, 5.0), timeout=5.0, max_connections=1)
+    connections = 0  # not counting pin()'s probe
+    try:
+        for i in range(3):
+            assert await pool.post("/", b"echo %d" % i, "text/plain") == (200, b"echo %d" % i)
+        assert connections == 1
+    finally:
+        pool.close()
+        server.close()
+        await server.wait_closed()
+
+
+def test_chunked_decoder_takes_empty_input_anywhere() -> None:
+    decoder = ChunkedDecoder()
+    assert decoder.feed(b"") == []  # as the first feed, when the head came alone
+    assert decoder.feed(b"0\r\n\r\n") == [] and decoder.done

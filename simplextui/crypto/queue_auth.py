@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 _INFO_RECIPIENT = b"simplextui/queue/v1/recipient"
 _INFO_SENDER = b"simplextui/queue/v1/sender"
@@ -47,10 +46,6 @@ class KeyPair:
         """X25519 with the peer key; raises ValueError for a malformed or low-order key."""
         private = self.key or X25519PrivateKey.from_private_bytes(self.private)
         return private.exchange(X25519PublicKey.from_public_bytes(peer_public))
-
-
-def public_key_bytes(key: X25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def _hkdf(shared: bytes, info: bytes, length: int) -> bytes:

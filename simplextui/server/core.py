@@ -663,8 +663,7 @@ class QueueServerCore:
                     refetch.add(pk)
             if refetch:
                 # Reload states of subscribed queues so delivery can encrypt to them.
-                by_pk = {sub.queue_pk for sub in self._subs.values() if sub.queue_pk in refetch}
-                await self._reload_by_pk(by_pk)
+                await self._reload_by_pk(refetch)
                 await self._deliver_next(refetch, now_ms)
             for session in self.sessions.idle(self.config.session_idle_ttl):
                 for pk in list(session.subscriptions):

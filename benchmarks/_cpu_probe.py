@@ -18,10 +18,12 @@ from benchmarks.queue_server import end_to_end
 from simplextui.protocol.address import ServerAddress
 
 
-def process_cpu_seconds(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 async def main(messages: int, queues: int) -> None:
@@ -32,17 +34,20 @@ async def main(messages: int, queues: int) -> None:
         assert proc.stdout is not None
         address = ServerAddress.parse((await proc.stdout.readline()).decode())
         try:
-            server_0, client_0 = process_cpu_seconds(proc.pid), time.process_time()
+            server_0, client_0 = process_cpu_seconds(proc.pid), os.times()
             wall_0 = time.perf_counter()
             rate = await end_to_end(address, messages, queues, batched=True)
             wall = time.perf_counter() - wall_0
-            server = process_cpu_seconds(proc.pid) - server_0
-            client = time.process_time() - client_0
+            server_1, client_1 = process_cpu_seconds(proc.pid), os.times()
         finally:
             proc.terminate()
             await proc.wait()
-    print(f"msg/s {rate:,.0f}; server cpu {server / messages * 1e6:.0f} us/msg; "
-          f"client cpu {client / messages * 1e6:.0f} us/msg; wall {wall:.1f}s")
+    per = 1e6 / messages
+    s_user, s_sys = (server_1[0] - server_0[0]) * per, (server_1[1] - server_0[1]) * per
+    c_user, c_sys = (client_1.user - client_0.user) * per, (client_1.system - client_0.system) * per
+    print(f"msg/s {rate:,.0f}; server cpu {s_user + s_sys:.0f} us/msg ({s_user:.0f} user, "
+          f"{s_sys:.0f} sys); client cpu {c_user + c_sys:.0f} us/msg ({c_user:.0f} user, "
+          f"{c_sys:.0f} sys); wall {wall:.1f}s")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Messages per second and median latency between two agents through one queue server.
 
-    python -m benchmarks.agent [--messages N] [--latency-messages M]
+    python -m benchmarks.agent [--messages N] [--latency-messages M] [--compare]
 
 Two agents (post-quantum ratchets, SQLite files) in this process connect by a one-time link
 through a queue server in its own process. Throughput is reported as a ratio against the bare
 queue server measured in the same run with the same shape (one queue, flow control, pipelined
-sends), because the machines are noisy.
+sends), because the machines are noisy. ``--compare`` also runs the agents with every
+database unit on the agent's threads (``AgentConfig(db_on_loop=False)``, the way it was
+before the loop's fast path) in the same run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from benchmarks._procs import queue_server_process
 from benchmarks.queue_server import end_to_end
-from simplextui.agent import Agent, AgentEvent, Connected, MessageReceived
+from simplextui.agent import Agent, AgentConfig, AgentEvent, Connected, MessageReceived
 from simplextui.protocol.address import ServerAddress
 from simplextui.store.db import Database, open_database
 
@@ -40,9 +42,10 @@ class Endpoint:
         self.received = 0
         self.progress = asyncio.Condition()
 
-    async def start(self, path: Path, server: ServerAddress) -> None:
+    async def start(self, path: Path, server: ServerAddress, db_on_loop: bool = True) -> None:
         self.db = await open_database(path)
-        self.agent = Agent(self.db, [server], on_event=self.on_event)
+        self.agent = Agent(self.db, [server], on_event=self.on_event,
+                           config=AgentConfig(db_on_loop=db_on_loop))
         await self.agent.start()
 
     async def stop(self) -> None:
@@ -73,10 +76,12 @@ def body(seq: int) -> bytes:
 
 
 async def agents_benchmark(server: ServerAddress, tmp: Path, messages: int,
-                           latency_messages: int) -> tuple[float, float]:
+                           latency_messages: int, db_on_loop: bool = True
+                           ) -> tuple[float, float]:
     alice, bob = Endpoint("alice"), Endpoint("bob")
-    await alice.start(tmp / "alice.db", server)
-    await bob.start(tmp / "bob.db", server)
+    tag = "loop" if db_on_loop else "threads"
+    await alice.start(tmp / f"alice-{tag}.db", server, db_on_loop)
+    await bob.start(tmp / f"bob-{tag}.db", server, db_on_loop)
     try:
         assert alice.agent is not None and bob.agent is not None
         conn_a, link = await alice.agent.create_invitation(b"alice")
@@ -108,18 +113,30 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3_000)
     parser.add_argument("--latency-messages", type=int, default=200)
+    parser.add_argument("--compare", action="store_true",
+                        help="also run with every database unit on threads (db_on_loop=False)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         async with queue_server_process(tmp / "server") as server:
             bare = await end_to_end(server, args.messages, 1, batched=False)
+            if args.compare:
+                old_rate, old_latency = await agents_benchmark(
+                    server, tmp, args.messages, args.latency_messages, db_on_loop=False)
             rate, latency = await agents_benchmark(server, tmp, args.messages,
                                                    args.latency_messages)
     print(f"bare queue server, 1 queue, {args.messages:,} msgs: {bare:,.0f} msg/s")
+    if args.compare:
+        print(f"[db on threads] two agents, 1 connection: {old_rate:,.0f} msg/s "
+              f"= {old_rate / bare:.2f}x the bare queue server; median latency "
+              f"{old_latency * 1000:.1f} ms")
     print(f"two agents, 1 connection, {args.messages:,} msgs: {rate:,.0f} msg/s "
           f"= {rate / bare:.2f}x the bare queue server")
     print(f"median latency, one message at a time ({args.latency_messages}): "
           f"{latency * 1000:.1f} ms")
+    if args.compare:
+        print(f"db on the loop vs on threads: throughput {rate / old_rate:.2f}x, "
+              f"latency {latency / old_latency:.2f}x")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button
+from textual.widgets import Button, Checkbox
 
-from simplextui.tui.sample import SAMPLE_CONTACTS
+from simplextui.tui.sample import SAMPLE_CONTACTS, SAMPLE_GROUPS, sample_group_link
+from simplextui.tui.screens.group_link import GroupLinkDialog
 from simplextui.tui.settings import ChatSettings, Settings
 from tests.tui.helpers import SIZE, sample_app, settle
 
@@ -152,3 +153,117 @@ def test_error_toast(snap_compare: Any, tmp_path: Path) -> None:
 def test_light_theme(snap_compare: Any, tmp_path: Path) -> None:
     app = sample_app(tmp_path, settings=Settings(theme="simplex-light"))
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+# --- groups (issue 5) ---------------------------------------------------------------------
+
+
+def _group_app(tmp_path: Path, **options: Any) -> Any:
+    return sample_app(tmp_path, groups=SAMPLE_GROUPS, **options)
+
+
+async def _open_teaparty(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("ctrl+f", *"teaparty", "enter")
+    await settle(pilot)
+
+
+def test_group_chat_list_and_conversation(snap_compare: Any, tmp_path: Path) -> None:
+    """Groups in the list (# prefix, unread, last sender, an invitation); the group's messages
+    with a coloured sender each and notice lines (joined, left)."""
+    settings = Settings(chat=ChatSettings(mark_read=False))
+    app = _group_app(tmp_path, settings=settings)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_open_teaparty)
+
+
+def test_group_info(snap_compare: Any, tmp_path: Path) -> None:
+    """Members with role and connection state (connected, introduced via alice, invited,
+    left); invite, role, remove, link, leave, delete."""
+    app = _group_app(tmp_path)
+
+    async def info(pilot: Pilot[Any]) -> None:
+        await _open_teaparty(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=info)
+
+
+def test_group_link_with_qr_code(snap_compare: Any, tmp_path: Path) -> None:
+    app = _group_app(tmp_path)
+
+    async def link(pilot: Pilot[Any]) -> None:
+        await _open_teaparty(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        # the link a real agent makes is random: show the dialog with a fixed one
+        pilot.app.push_screen(GroupLinkDialog("teaparty", sample_group_link()))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=link)
+
+
+def test_group_link_none_yet(snap_compare: Any, tmp_path: Path) -> None:
+    app = _group_app(tmp_path)
+
+    async def link(pilot: Pilot[Any]) -> None:
+        await _open_teaparty(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=link)
+
+
+def test_group_invite_dialog(snap_compare: Any, tmp_path: Path) -> None:
+    app = _group_app(tmp_path)
+
+    async def invite(pilot: Pilot[Any]) -> None:
+        await _open_teaparty(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=invite)
+
+
+def test_new_group(snap_compare: Any, tmp_path: Path) -> None:
+    """Name, description, symmetric, contacts each with a role."""
+    app = _group_app(tmp_path)
+
+    async def new_group(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        await pilot.press(*"garden", "enter", *"Roses", "tab", "space")
+        pilot.app.screen.query_one("#pick-0", Checkbox).value = True
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=new_group)
+
+
+def test_group_invitation_join_prompt(snap_compare: Any, tmp_path: Path) -> None:
+    app = _group_app(tmp_path)
+
+    async def prompt(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("ctrl+f", *"bookclub", "enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=prompt)
+
+
+def test_group_info_symmetric_with_a_member_waiting_for_approval(snap_compare: Any,
+                                                                 tmp_path: Path) -> None:
+    app = _group_app(tmp_path)
+
+    async def info(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("ctrl+f", *"croquet", "enter")
+        await settle(pilot)
+        await pilot.press("f4", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=info)

@@ -8,34 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
-from simplextui.agent import repo
+from simplextui.agent import deletion, repo
 from simplextui.agent.config import AgentConfig
 from simplextui.agent.context import AgentContext, Database, ReceiveTarget
 from simplextui.agent.emitter import Emitter
 from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
 from simplextui.agent.events import AgentEvent, IntegrityStatus, MessageReceived
 from simplextui.agent.handshake import Handshake
-from simplextui.agent.messaging import encrypt_payload, send_payloads, sent_state
+from simplextui.agent.messaging import check_open, encrypt_payload, send_payloads, sent_state
 from simplextui.agent.outbox import Outbox
 from simplextui.agent.receive import Receiver
-from simplextui.agent.repo import QueueRole
 from simplextui.agent.sealing import AddressKeys
 from simplextui.crypto.safety_code import connection_safety_code
 from simplextui.protocol import agent as wire
 from simplextui.protocol.address import ServerAddress
 from simplextui.transport import (
     ClientPool,
-    LinkOwner,
     RecipientQueue,
-    SenderQueue,
-    TransportError,
     TransportEvent,
 )
 
@@ -104,9 +99,11 @@ class Agent:
         def load(c: Connection) -> tuple[Any, ...]:
             return (repo.receiving_queues(c), repo.get_address(c), repo.pending_events(c),
                     repo.unprocessed_inbox(c), repo.conns_with_processed_inbox(c),
-                    repo.connections_with_links(c))
+                    repo.connections_with_links(c), repo.closing_ids(c), repo.closing_done(c))
 
-        queues, address, journal, inbox, receipts, stale_links = await ctx.read(load)
+        (queues, address, journal, inbox, receipts, stale_links, closing,
+         closed) = await ctx.read(load)
+        ctx.closing.update(closing)
         if address is not None:
             self.receiver.address_keys = AddressKeys.from_bytes(address.keys)
         by_server: dict[ServerAddress, list[RecipientQueue]] = {}
@@ -127,6 +124,8 @@ class Agent:
             self._schedule_receipts(conn_id)
         for conn in stale_links:
             ctx.spawn(self.receiver.delete_link(conn.id, conn.link_owner))
+        if closed:  # the outbox emptied but the process stopped before deleting them
+            ctx.spawn(deletion.finish(ctx, closed), name="finish deletions")
         tasks = [ctx.spawn(ctx.subscribe(server, rqs), name=f"subscribe {server.short()}")
                  for server, rqs in by_server.items()]
         if tasks:
@@ -160,17 +159,30 @@ class Agent:
 
     # ------------------------------------------------------------------ connections
 
-    async def create_invitation(self, my_info: bytes) -> tuple[str, str]:
-        """A new connection and its one-time invitation link: (conn_id, link)."""
-        return await self._handshake.create_invitation(my_info)
+    async def create_invitation(self, my_info: bytes, *,
+                                pq: bool | None = None) -> tuple[str, str]:
+        """A new connection and its one-time invitation link: (conn_id, link).
 
-    async def join(self, link: str, my_info: bytes) -> str:
+        ``pq``: post-quantum (ML-KEM) ratchet steps on this connection; None = the agent's
+        setting. Stored with the connection. (The X3DH is hybrid either way.)
+        """
+        return await self._handshake.create_invitation(my_info, pq=self._pq(pq))
+
+    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None) -> str:
         """Join a one-time invitation, or send a contact request to an address.
 
-        Raises LinkError for a malformed link or one of another kind, AgentError when the
-        link cannot be used (gone, already used, server unreachable).
+        ``pq`` as for :meth:`create_invitation`. Raises LinkError for a malformed link or
+        one of another kind, AgentError when the link cannot be used (gone, already used,
+        server unreachable).
         """
-        return await self._handshake.join(link, my_info)
+        return await self._handshake.join(link, my_info, pq=self._pq(pq))
+
+    def _pq(self, pq: bool | None) -> bool:
+        if pq is None:
+            return self._ctx.pq
+        if not isinstance(pq, bool):
+            raise AgentError("pq must be True, False or None")
+        return pq
 
     async def create_address(self) -> str:
         """Our contact address link; returns the existing one if there is one."""
@@ -191,8 +203,9 @@ class Agent:
         self.receiver.address_keys = None
         await self._handshake.delete_address()
 
-    async def accept_request(self, request_id: str, my_info: bytes) -> str:
-        return await self._handshake.accept_request(request_id, my_info)
+    async def accept_request(self, request_id: str, my_info: bytes, *,
+                             pq: bool | None = None) -> str:
+        return await self._handshake.accept_request(request_id, my_info, pq=self._pq(pq))
 
     async def reject_request(self, request_id: str) -> None:
         await self._handshake.reject_request(request_id)
@@ -215,6 +228,8 @@ class Agent:
             for conn_id in conn_ids:  # sorted: no deadlock with another send_many
                 await stack.enter_async_context(self._ctx.lock(conn_id))
             lives = {conn_id: await self._ctx.load(conn_id) for conn_id in conn_ids}
+            for live in lives.values():
+                check_open(live)
             try:
                 rows = [encrypt_payload(lives[conn_id], wire.Msg(body))
                         for conn_id, body in items]
@@ -289,35 +304,19 @@ class Agent:
 
     # ------------------------------------------------------------------- management
 
-    async def delete_connection(self, conn_id: str) -> None:
-        """Delete the connection here and tell the peer (best effort: DEL message, then our
-        receive queue and any link record are deleted on their servers)."""
-        ctx = self._ctx
-        async with ctx.lock(conn_id):
-            live = await ctx.load(conn_id)
-            farewell: bytes | None = None
-            if live.can_send:
-                with contextlib.suppress(Exception):
-                    farewell = encrypt_payload(live, wire.Deleted())["body"]
-            queues = await ctx.read(lambda c: repo.connection_queues(c, conn_id))
-            await ctx.write(lambda c: repo.delete_connection(c, conn_id))
-            ctx.forget(conn_id)
-        for q in queues:
-            try:
-                if q.role == QueueRole.SND and farewell is not None and q.secured:
-                    sq = SenderQueue.from_dict(q.creds)
-                    await ctx.client(sq.server).send(sq, farewell)
-                elif q.role == QueueRole.RCV:
-                    rq = RecipientQueue.from_dict(q.creds)
-                    await ctx.client(rq.server).delete(rq)
-                    await ctx.write(functools.partial(repo.delete_digests,
-                                                      recipient_id=rq.recipient_id))
-            except TransportError as exc:
-                log.info("clean-up of deleted connection %s: %s", conn_id, exc)
-        if live.link_owner is not None:
-            owner = LinkOwner.from_dict(live.link_owner)
-            with contextlib.suppress(TransportError):
-                await ctx.client(owner.server).delete_link(owner)
+    async def delete_connection(self, conn_id: str, *, after_outbox: bool = False) -> None:
+        """Delete the connection here and tell the peer (DEL), then delete our receive
+        queue and any link record on their servers (best effort).
+
+        With ``after_outbox`` the deletion waits until everything already queued on the
+        connection (then the DEL) has left the outbox, across restarts; the connection
+        accepts no new message meanwhile, and ``ConnectionDeleted(conn_id, by_peer=False)``
+        reports the deletion. Without, unsent messages are dropped.
+        """
+        if after_outbox:
+            await deletion.delete_when_sent(self._ctx, conn_id)
+        else:
+            await deletion.delete_now(self._ctx, conn_id)
 
     async def safety_code(self, conn_id: str) -> str:
         """60 digits, equal on both sides unless someone is in the middle."""

@@ -11,10 +11,14 @@ class AgentConfig:
     retry_base: float = 0.5  # first delay (s) after a failed send; doubles per attempt
     retry_cap: float = 60.0  # longest delay between attempts
     quota_retry: float = 60.0  # slow retry while the peer's queue is full and no QCONT came
-    round_limit: int = 200  # SENDs per batch request (one request per round keeps order)
+    # SENDs per round. A round is one ``client.run`` call; it keeps order only while the
+    # batcher puts it in one request (4 MB; a SEND is ~16 KB padded): 128 SENDs (~2 MB) leave
+    # room for other commands queued ahead of it. See docs/agent-protocol.md (ordering).
+    round_limit: int = 128
     per_connection_limit: int = 100  # SENDs of one connection per round
     dedup_window: int = 256  # digests of received queue messages kept per queue
-    receipt_delay: float = 0.005  # coalesce receipts processed within this time into one RCVD
+    receipt_delay: float = 0.02  # coalesce receipts processed within this time into one RCVD
     subscribe_wait: float = 5.0  # start() waits this long for subscriptions, then goes on
     stop_timeout: float = 5.0  # stop() waits this long for handlers and events in flight
+    db_on_loop: bool = True  # run database units on the loop when that cannot block (dbthread)
     client_options: dict[str, Any] = field(default_factory=dict)  # for QueueClient

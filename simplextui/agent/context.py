@@ -87,6 +87,7 @@ class LiveConn:
     rcv: ReceiveTarget | None
     snd_queue_id: int | None
     snd_server: str | None
+    closing: bool = False  # to be deleted once its outbox is empty: sends nothing new
 
     @property
     def can_send(self) -> bool:
@@ -103,10 +104,12 @@ class AgentContext:
         self.config = config
         self.pq = pq
         self.store = AgentDB(_database_path(db))
+        self.store.fast_path = config.db_on_loop
         self.rcv_index: dict[bytes, ReceiveTarget] = {}
         self._conns: dict[str, LiveConn] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.background: set[asyncio.Task[None]] = set()
+        self.closing: set[str] = set()  # connections to delete once their outbox is empty
         self.emitter: Emitter | None = None
         self.outbox: OutboxNotifier | None = None
         self.rng = random.SystemRandom()
@@ -181,6 +184,7 @@ class AgentContext:
     def forget(self, conn_id: str) -> None:
         """The connection is deleted: drop its cache entry and receive index entries."""
         self._conns.pop(conn_id, None)
+        self.closing.discard(conn_id)
         for rid in [rid for rid, t in self.rcv_index.items() if t.conn_id == conn_id]:
             del self.rcv_index[rid]
 
@@ -208,7 +212,8 @@ class AgentContext:
             last_sent_id=row.last_sent_id, last_sent_hash=row.last_sent_hash,
             last_rcvd_id=row.last_rcvd_id, last_rcvd_hash=row.last_rcvd_hash,
             inviter_keys=row.inviter_keys, my_info=row.my_info, peer_info=row.peer_info,
-            link_owner=row.link_owner, rcv=rcv, snd_queue_id=snd_id, snd_server=snd_server)
+            link_owner=row.link_owner, rcv=rcv, snd_queue_id=snd_id, snd_server=snd_server,
+            closing=row.closing)
         self._conns[conn_id] = live
         return live
 

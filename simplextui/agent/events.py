@@ -111,9 +111,11 @@ class ConnectionError:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionDeleted:
-    """The peer deleted the connection; ours is deleted too."""
+    """The connection is deleted: by the peer (its DEL arrived; ``by_peer``), or by us with
+    ``delete_connection(conn_id, after_outbox=True)`` once its outbox was empty."""
 
     conn_id: str
+    by_peer: bool = True
 
 
 AgentConnectionError = ConnectionError

@@ -102,7 +102,7 @@ class Handshake:
 
     # ------------------------------------------------------------------ invitations
 
-    async def create_invitation(self, my_info: bytes) -> tuple[str, str]:
+    async def create_invitation(self, my_info: bytes, *, pq: bool) -> tuple[str, str]:
         _check_info(my_info)
         rq = await self._new_queue()
         keys = InviterKeys.generate(pq=True)  # the X3DH is hybrid whatever the ratchet does
@@ -111,7 +111,6 @@ class Handshake:
             keys.params().to_bytes())
         link, owner = await self._new_link(LinkKind.INVITATION, rq, data)
         conn_id = new_id()
-        pq = self._ctx.pq
 
         def unit(c: Connection) -> int:
             repo.insert_connection(
@@ -155,21 +154,21 @@ class Handshake:
             raise AgentError(f"this link needs another version of simplextui ({exc})") from None
         return link, payload
 
-    async def join(self, text: str, my_info: bytes) -> str:
+    async def join(self, text: str, my_info: bytes, *, pq: bool) -> str:
         _check_info(my_info)
         _, payload = await self.fetch_link(text)
         if isinstance(payload, wire.InvitationData):
-            return await self.join_invitation(payload, my_info)
-        return await self.request_contact(payload, my_info)
+            return await self.join_invitation(payload, my_info, pq=pq)
+        return await self.request_contact(payload, my_info, pq=pq)
 
-    async def join_invitation(self, inv: wire.InvitationData, my_info: bytes,
+    async def join_invitation(self, inv: wire.InvitationData, my_info: bytes, *, pq: bool,
                               request_id: str | None = None) -> str:
         """Join an invitation (from a link, or inline in a contact request we accept)."""
         _check_info(my_info)
         try:
             params = InvitationParams.from_bytes(inv.x3dh_params)
             join_params, shared = joiner_agree(params, pq=True)
-            ratchet = Ratchet.init_responder(shared, params, pq=self._ctx.pq)
+            ratchet = Ratchet.init_responder(shared, params, pq=pq)
         except CryptoError as exc:
             raise AgentError(f"the invitation's keys are malformed ({exc})") from None
         assert inv.queue.server_sender_key is not None
@@ -185,7 +184,7 @@ class Handshake:
             raise _network_error(exc, "cannot use the invitation") from exc
         conn_id = new_id()
         live = LiveConn(
-            id=conn_id, role="joiner", state=ConnState.JOINED, pq=self._ctx.pq,
+            id=conn_id, role="joiner", state=ConnState.JOINED, pq=pq,
             ratchet=ratchet, last_sent_id=0, last_sent_hash=wire.ZERO_HASH, last_rcvd_id=0,
             last_rcvd_hash=wire.ZERO_HASH, inviter_keys=None, my_info=None, peer_info=None,
             link_owner=None, rcv=None, snd_queue_id=None, snd_server=str(inv.queue.server))
@@ -195,7 +194,7 @@ class Handshake:
                                                     wire.CONFIRMATION_PADDED)
         ciphertext = ratchet.encrypt(plain, wire.envelope_header("C") + jp)
         body = wire.encode_envelope(wire.Confirmation(jp, ciphertext))
-        pq, ratchet_state = self._ctx.pq, ratchet.to_bytes()
+        ratchet_state = ratchet.to_bytes()
 
         def unit(c: Connection) -> tuple[int, int]:
             repo.insert_connection(
@@ -226,7 +225,8 @@ class Handshake:
 
     # ---------------------------------------------------------------- contact requests
 
-    async def request_contact(self, address: wire.AddressData, my_info: bytes) -> str:
+    async def request_contact(self, address: wire.AddressData, my_info: bytes, *,
+                              pq: bool) -> str:
         """Send a contact request to an address; the connection completes when accepted."""
         keys = InviterKeys.generate(pq=True)
         rq = await self._new_queue()
@@ -239,7 +239,6 @@ class Handshake:
         body = wire.encode_envelope(wire.ContactRequestEnvelope(eph, kem_ct, sealed))
         contact = SenderQueue(address.queue.sender_id, address.queue.server, None, None)
         conn_id = new_id()
-        pq = self._ctx.pq
 
         def unit(c: Connection) -> int:
             repo.insert_connection(
@@ -262,13 +261,13 @@ class Handshake:
             self._ctx.outbox.notify(str(contact.server))
         return conn_id
 
-    async def accept_request(self, request_id: str, my_info: bytes) -> str:
+    async def accept_request(self, request_id: str, my_info: bytes, *, pq: bool) -> str:
         row = await self._ctx.read(lambda c: repo.get_request(c, request_id))
         if row is None:
             raise AgentError(f"no pending contact request {request_id!r}")
         payload = wire.decode_link_payload(row.invitation)
         assert isinstance(payload, wire.InvitationData)
-        return await self.join_invitation(payload, my_info, request_id=request_id)
+        return await self.join_invitation(payload, my_info, pq=pq, request_id=request_id)
 
     async def reject_request(self, request_id: str) -> None:
         deleted = await self._ctx.write(lambda c: repo.delete_request(c, request_id))

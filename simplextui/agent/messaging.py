@@ -55,6 +55,12 @@ def encrypt_payload(live: LiveConn, payload: wire.Payload) -> dict[str, Any]:
             "msg_hash": msg_hash}
 
 
+def check_open(live: LiveConn) -> None:
+    """Refuse new messages on a connection that is being deleted."""
+    if live.closing:
+        raise ConnectionNotReady(f"connection {live.id} is being deleted")
+
+
 def sent_state(live: LiveConn) -> dict[str, Any]:
     assert live.ratchet is not None
     return {"ratchet": live.ratchet.to_bytes(), "last_sent_id": live.last_sent_id,
@@ -71,6 +77,7 @@ async def send_payloads(
     """
     async with ctx.lock(conn_id):
         live = await ctx.load(conn_id)
+        check_open(live)
         try:
             rows = [encrypt_payload(live, p) for p in payloads]
             state = sent_state(live)

@@ -1,9 +1,10 @@
 """The outbox worker: sends committed outbox rows, per server, in batches.
 
 One worker task per server. A round takes the due rows of that server in ``id`` order (so
-each connection's messages stay in order), puts them in ONE ``client.run`` call (one batch
-request: at most ``round_limit`` SENDs, which keeps a round within one HTTP request, so the
-server applies them in order), then records every outcome in one transaction:
+each connection's messages stay in order), puts them in ONE ``client.run`` call (at most
+``round_limit`` SENDs, which fits in one batch request, so the server applies them in order
+as long as the batcher does not split the call; see docs/agent-protocol.md), then records
+every outcome in one transaction, which also reads the next round:
 
 - OK: SKEY marks the queue secured; a MSG becomes ``sent`` (its hash is kept until the
   receipt) and reports MessageSent; the inviter's INFO completes the handshake (Connected);
@@ -30,7 +31,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Connection
 
-from simplextui.agent import repo
+from simplextui.agent import deletion, repo
 from simplextui.agent.context import AgentContext
 from simplextui.agent.errors import SimulatedCrash
 from simplextui.agent.events import AgentEvent, Connected, ConnectionError, MessageSent
@@ -117,14 +118,18 @@ class _Worker:
             self._task = None
 
     async def _run(self) -> None:
+        loaded: tuple[list[OutboxItem], float | None] | None = None
         while True:
-            self._event.clear()
             try:
-                items = await self._ctx.read(self._due)
-                if items:
-                    await self._round(items)
+                if loaded is None:
+                    self._event.clear()
+                    loaded = await self._ctx.read(self._load)
+                selected, due = loaded
+                loaded = None
+                if selected:
+                    # The next round comes from the transaction recording this one.
+                    loaded = await self._round(selected)
                     continue
-                due = await self._ctx.read(self._next_due)
             except asyncio.CancelledError:
                 raise
             except SimulatedCrash:
@@ -140,11 +145,16 @@ class _Worker:
                 async with asyncio.timeout(timeout):
                     await self._event.wait()
 
-    def _due(self, c: Connection) -> list[OutboxItem]:
-        return repo.due_outbox(c, self.server, time.time(), self._ctx.config.round_limit * 4)
-
-    def _next_due(self, c: Connection) -> float | None:
-        return repo.next_outbox_due(c, self.server)
+    def _load(self, c: Connection) -> tuple[list[OutboxItem], float | None]:
+        """One read: the next round (with bodies), or when the next row is due."""
+        items = repo.due_outbox(c, self.server, time.time(), self._ctx.config.round_limit * 4)
+        if not items:
+            return [], repo.next_outbox_due(c, self.server)
+        selected = self._select(items)
+        log.debug("outbox round for %s: %d of %d due", self.server, len(selected), len(items))
+        bodies = repo.outbox_bodies(c, [i.id for i in selected if i.op == "send"])
+        return [dataclasses.replace(i, body=bodies.get(i.id)) if i.op == "send" else i
+                for i in selected], None
 
     def _select(self, items: list[OutboxItem]) -> list[OutboxItem]:
         cfg = self._ctx.config
@@ -178,13 +188,8 @@ class _Worker:
         flags = queue.FLAG_NOTIFY if item.kind in ("MSG", "REQ", "CONF") else 0
         return Request(sq.sender_id, queue.Send(item.body or b"", flags), sq.sender_mac_key)
 
-    async def _round(self, items: list[OutboxItem]) -> None:
-        selected = self._select(items)
-        log.debug("outbox round for %s: %d of %d due", self.server, len(selected), len(items))
-        ids = [i.id for i in selected if i.op == "send"]
-        bodies = await self._ctx.read(lambda c: repo.outbox_bodies(c, ids))
-        selected = [dataclasses.replace(i, body=bodies.get(i.id)) if i.op == "send" else i
-                    for i in selected]
+    async def _round(self, selected: list[OutboxItem]
+                     ) -> tuple[list[OutboxItem], float | None]:
         client = self._ctx.client(self.server)
         try:
             responses: list[queue.Response | None] = list(
@@ -197,10 +202,12 @@ class _Worker:
             responses = [queue.Err(exc.code)] * len(selected)
         if self._outbox.after_send is not None:
             await self._outbox.after_send(selected)
-        await self._record(selected, responses)
+        return await self._record(selected, responses)
 
-    async def _record(self, selected: list[OutboxItem],
-                      responses: list[queue.Response | None]) -> None:
+    async def _record(self, selected: list[OutboxItem], responses: list[queue.Response | None]
+                      ) -> tuple[list[OutboxItem], float | None]:
+        """Record a round's outcomes; returns the next round (read in the same transaction;
+        a notify from now on sets the event, so nothing committed later is missed)."""
         now = time.time()
         secured: list[int] = []
         deleted: list[OutboxItem] = []
@@ -238,7 +245,10 @@ class _Worker:
         quota_retry = self._ctx.config.quota_retry
         backoff = self._outbox.backoff
 
-        def unit(c: Connection) -> tuple[list[AgentEvent], list[int], list[str]]:
+        closing = {item.conn_id for item in selected} & self._ctx.closing
+
+        def unit(c: Connection) -> tuple[list[AgentEvent], list[int], list[str], list[str],
+                                         tuple[list[OutboxItem], float | None]]:
             repo.mark_secured(c, secured)
             repo.delete_items(c, deleted)
             repo.mark_items(c, sent, state="sent", body=None)
@@ -264,13 +274,19 @@ class _Worker:
             # The INFO went before any MSG of its connection.
             all_events = [*handshakes, *events,
                           *(ConnectionError(conn_id, text) for conn_id, text in errors.items())]
-            return all_events, repo.journal(c, all_events), done
+            closed = repo.closing_done(c, closing) if closing else []
+            return all_events, repo.journal(c, all_events), done, closed, self._load(c)
 
-        events, journal_ids, connected = await self._ctx.write(unit)
+        self._event.clear()
+        events, journal_ids, connected, closed, loaded = await self._ctx.write(unit)
         for conn_id in connected:
             self._ctx.mark_state(conn_id, ConnState.CONNECTED)
         if self._ctx.emitter is not None:
             self._ctx.emitter.put_all(events, journal_ids)
+        if closed:
+            await deletion.finish(self._ctx, closed)
+            self._event.set()  # deleted rows may have been in the next round
+        return loaded
 
 
 def _refusal(item: OutboxItem, code: ErrorCode) -> str:

@@ -1,20 +1,25 @@
-"""The agent's database queries: synchronous SQLAlchemy Core on a ``Connection``.
+"""The agent's database queries: synchronous SQLAlchemy on a ``Connection``.
 
-They run on the agent's database thread (:mod:`simplextui.agent.dbthread`), where a whole
-unit of work costs one thread hop; callers own the transaction, so that one change (ratchet
-state + inbox row + digest + event) commits at once. Rows come back as ``Row`` objects
-(attribute access by column name), typed ``Any``.
+They run in units of work (:mod:`simplextui.agent.dbthread`), mostly on the event loop;
+callers own the transaction, so that one change (ratchet state + inbox row + digest + event)
+commits at once. Rows come back as ``Row`` objects (attribute access by column name), typed
+``Any``.
+
+The statements run for every message (marked "hot") are plain SQL through
+``exec_driver_sql``: building a Core statement and its cache key cost several times what
+SQLite takes to run it, and the agent's CPU went mostly there. They give every column that
+has only a Python-side default in the models, and encode JSON themselves.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from simplextui.agent.events import AgentEvent, event_from_json, event_to_json
 from simplextui.store.agent_models import (
@@ -75,8 +80,20 @@ def get_connection(c: Connection, conn_id: str) -> Any:
     return c.execute(select(CONN).where(CONN.c.id == conn_id)).first()
 
 
+_CONN_COLUMNS = frozenset(CONN.c.keys())
+
+
 def update_connection(c: Connection, conn_id: str, **values: Any) -> None:
-    c.execute(update(CONN).where(CONN.c.id == conn_id).values(**values))
+    """Hot. Column names are checked against the table (they go into the SQL text)."""
+    if not values:
+        return
+    if not values.keys() <= _CONN_COLUMNS or any(isinstance(v, dict | list)
+                                                  for v in values.values()):
+        c.execute(update(CONN).where(CONN.c.id == conn_id).values(**values))
+        return
+    sets = ", ".join(f"{name} = ?" for name in values)
+    c.exec_driver_sql(f"UPDATE agent_connections SET {sets} WHERE id = ?",
+                      (*values.values(), conn_id))
 
 
 def delete_connection(c: Connection, conn_id: str) -> None:
@@ -122,10 +139,15 @@ def receiving_queues(c: Connection) -> list[Any]:
         QUEUE.c.role.in_((QueueRole.RCV, QueueRole.ADDRESS)))).all())
 
 
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
 def mark_secured(c: Connection, queue_ids: Iterable[int]) -> None:
     ids = list(queue_ids)
     if ids:
-        c.execute(update(QUEUE).where(QUEUE.c.id.in_(ids)).values(secured=True))
+        c.exec_driver_sql(f"UPDATE agent_queues SET secured = 1 WHERE id IN ({_marks(len(ids))})",
+                          tuple(ids))
 
 
 # ------------------------------------------------------------------------------- outbox
@@ -144,32 +166,44 @@ class OutboxItem:
     created_at: float = 0.0  # with ``id``, names the row even where SQLite reuses ids
 
 
+_OUTBOX_INSERT = ("INSERT INTO agent_outbox (conn_id, queue_id, op, kind, agent_msg_id, body, "
+                  "msg_hash, state, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def insert_outbox(c: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Hot."""
     if rows:
-        # Core executemany takes its columns from the first row: give every row all of them.
-        base = {"agent_msg_id": None, "body": None, "msg_hash": None, "state": "pending",
-                "attempts": 0, "created_at": time.time()}
-        c.execute(insert(OUTBOX), [{**base, **r} for r in rows])
+        now = time.time()
+        c.exec_driver_sql(_OUTBOX_INSERT, [
+            (r["conn_id"], r["queue_id"], r["op"], r["kind"], r.get("agent_msg_id"),
+             r.get("body"), r.get("msg_hash"), r.get("state", "pending"), r.get("attempts", 0),
+             r.get("created_at", now)) for r in rows])
 
 
 def due_outbox(c: Connection, server: str, now: float, limit: int) -> list[OutboxItem]:
     """Pending rows to ``server`` of connections not waiting for a retry, in order,
     without their bodies (see :func:`outbox_bodies`)."""
-    stmt = (select(OUTBOX.c.id, OUTBOX.c.conn_id, OUTBOX.c.queue_id, OUTBOX.c.op,
-                   OUTBOX.c.kind, OUTBOX.c.agent_msg_id, QUEUE.c.creds, OUTBOX.c.created_at)
-            .join(QUEUE, QUEUE.c.id == OUTBOX.c.queue_id)
-            .join(CONN, CONN.c.id == OUTBOX.c.conn_id)
-            .where(OUTBOX.c.state == "pending", QUEUE.c.server == server,
-                   CONN.c.retry_at <= now)
-            .order_by(OUTBOX.c.id).limit(limit))
-    return [OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], None, r[6], r[7])
-            for r in c.execute(stmt).all()]
+    rows = c.exec_driver_sql(
+        "SELECT o.id, o.conn_id, o.queue_id, o.op, o.kind, o.agent_msg_id, q.creds, "
+        "o.created_at FROM agent_outbox o JOIN agent_queues q ON q.id = o.queue_id "
+        "JOIN agent_connections n ON n.id = o.conn_id "
+        "WHERE o.state = 'pending' AND q.server = ? AND n.retry_at <= ? "
+        "ORDER BY o.id LIMIT ?", (server, now, limit)).all()
+    creds: dict[str, dict[str, Any]] = {}  # one decoding per queue
+    items = []
+    for r in rows:
+        decoded = creds.get(r[6])
+        if decoded is None:
+            decoded = creds[r[6]] = json.loads(r[6])
+        items.append(OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], None, decoded, r[7]))
+    return items
 
 
 def outbox_bodies(c: Connection, ids: Sequence[int]) -> dict[int, bytes | None]:
     if not ids:
         return {}
-    rows = c.execute(select(OUTBOX.c.id, OUTBOX.c.body).where(OUTBOX.c.id.in_(ids)))
+    rows = c.exec_driver_sql(
+        f"SELECT id, body FROM agent_outbox WHERE id IN ({_marks(len(ids))})", tuple(ids))
     return {r[0]: r[1] for r in rows.all()}
 
 
@@ -182,6 +216,29 @@ def next_outbox_due(c: Connection, server: str) -> float | None:
     return None if value is None else float(value)
 
 
+def pending_count(c: Connection, conn_id: str) -> int:
+    """How many outbox rows of the connection are still to be sent."""
+    return int(c.execute(select(func.count()).select_from(OUTBOX).where(
+        OUTBOX.c.conn_id == conn_id, OUTBOX.c.state == "pending")).scalar_one())
+
+
+def closing_ids(c: Connection) -> list[str]:
+    return list(c.execute(select(CONN.c.id).where(CONN.c.closing.is_(True))).scalars())
+
+
+def closing_done(c: Connection, conn_ids: Iterable[str] | None = None) -> list[str]:
+    """Closing connections (of ``conn_ids``, or all) with no pending outbox row left."""
+    pending = select(OUTBOX.c.id).where(OUTBOX.c.conn_id == CONN.c.id,
+                                        OUTBOX.c.state == "pending").exists()
+    stmt = select(CONN.c.id).where(CONN.c.closing.is_(True), ~pending)
+    if conn_ids is not None:
+        ids = list(conn_ids)
+        if not ids:
+            return []
+        stmt = stmt.where(CONN.c.id.in_(ids))
+    return list(c.execute(stmt).scalars())
+
+
 def outbox_servers(c: Connection) -> list[str]:
     stmt = (select(QUEUE.c.server).distinct()
             .join(OUTBOX, OUTBOX.c.queue_id == QUEUE.c.id)
@@ -189,41 +246,51 @@ def outbox_servers(c: Connection) -> list[str]:
     return list(c.execute(stmt).scalars())
 
 
-def _items(items: Sequence[OutboxItem]) -> Any:
-    return tuple_(OUTBOX.c.id, OUTBOX.c.created_at).in_(
-        [(i.id, i.created_at) for i in items])
-
-
 def delete_items(c: Connection, items: Sequence[OutboxItem]) -> None:
     """Delete the rows of a round (a row deleted meanwhile, e.g. by its receipt, is not
-    mistaken for a newer row that got its id)."""
+    mistaken for a newer row that got its id: ``created_at`` must match too). Hot."""
     if items:
-        c.execute(delete(OUTBOX).where(_items(items)))
+        c.exec_driver_sql("DELETE FROM agent_outbox WHERE id = ? AND created_at = ?",
+                          [(i.id, i.created_at) for i in items])
+
+
+_OUTBOX_MARKS = frozenset({"state", "body"})
 
 
 def mark_items(c: Connection, items: Sequence[OutboxItem], **values: Any) -> None:
+    """Set ``state`` (and ``body``) of the rows of a round. Hot."""
     if items:
-        c.execute(update(OUTBOX).where(_items(items)).values(**values))
+        if not values or not values.keys() <= _OUTBOX_MARKS:
+            raise ValueError(f"mark_items sets {sorted(_OUTBOX_MARKS)}, not {sorted(values)}")
+        sets = ", ".join(f"{name} = ?" for name in values)
+        c.exec_driver_sql(f"UPDATE agent_outbox SET {sets} WHERE id = ? AND created_at = ?",
+                          [(*values.values(), i.id, i.created_at) for i in items])
 
 
 def delete_outbox(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        c.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
+        c.exec_driver_sql(f"DELETE FROM agent_outbox WHERE id IN ({_marks(len(ids))})",
+                          tuple(ids))
 
 
 def sent_message(c: Connection, conn_id: str, agent_msg_id: int) -> Any:
-    """The outbox row of a MSG we sent (id and hash), kept until its receipt."""
-    return c.execute(select(OUTBOX.c.id, OUTBOX.c.msg_hash).where(
-        OUTBOX.c.conn_id == conn_id, OUTBOX.c.agent_msg_id == agent_msg_id,
-        OUTBOX.c.kind == "MSG")).first()
+    """The outbox row of a MSG we sent (id and hash), kept until its receipt. Hot."""
+    return c.exec_driver_sql(
+        "SELECT id, msg_hash FROM agent_outbox WHERE conn_id = ? AND agent_msg_id = ? "
+        "AND kind = 'MSG'", (conn_id, agent_msg_id)).first()
 
 
 # -------------------------------------------------------------------------------- inbox
 
 
-def insert_inbox(c: Connection, **values: Any) -> None:
-    c.execute(insert(INBOX).values(**values))
+def insert_inbox(c: Connection, *, conn_id: str, agent_msg_id: int, body: bytes,
+                 msg_hash: bytes, broker_ts_ms: int, integrity: str) -> None:
+    """Hot."""
+    c.exec_driver_sql(
+        "INSERT INTO agent_inbox (conn_id, agent_msg_id, body, msg_hash, broker_ts_ms, "
+        "integrity, processed) VALUES (?, ?, ?, ?, ?, ?, 0)",
+        (conn_id, agent_msg_id, body, msg_hash, broker_ts_ms, integrity))
 
 
 def unprocessed_inbox(c: Connection) -> list[Any]:
@@ -232,17 +299,17 @@ def unprocessed_inbox(c: Connection) -> list[Any]:
 
 
 def mark_processed(c: Connection, conn_id: str, agent_msg_id: int) -> int:
-    result = c.execute(update(INBOX).where(
-        INBOX.c.conn_id == conn_id, INBOX.c.agent_msg_id == agent_msg_id,
-        INBOX.c.processed.is_(False)).values(processed=True))
+    result = c.exec_driver_sql(
+        "UPDATE agent_inbox SET processed = 1 WHERE conn_id = ? AND agent_msg_id = ? "
+        "AND processed = 0", (conn_id, agent_msg_id))
     return int(result.rowcount or 0)
 
 
 def processed_inbox(c: Connection, conn_id: str, limit: int) -> list[tuple[int, int, bytes]]:
     """(row id, agent message id, hash) of processed rows, for a receipt."""
-    rows = c.execute(select(INBOX.c.id, INBOX.c.agent_msg_id, INBOX.c.msg_hash)
-                     .where(INBOX.c.conn_id == conn_id, INBOX.c.processed.is_(True))
-                     .order_by(INBOX.c.id).limit(limit))
+    rows = c.exec_driver_sql(
+        "SELECT id, agent_msg_id, msg_hash FROM agent_inbox WHERE conn_id = ? "
+        "AND processed = 1 ORDER BY id LIMIT ?", (conn_id, limit))
     return [(r[0], r[1], r[2]) for r in rows.all()]
 
 
@@ -254,7 +321,8 @@ def conns_with_processed_inbox(c: Connection) -> list[str]:
 def delete_inbox(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        c.execute(delete(INBOX).where(INBOX.c.id.in_(ids)))
+        c.exec_driver_sql(f"DELETE FROM agent_inbox WHERE id IN ({_marks(len(ids))})",
+                          tuple(ids))
 
 
 # ------------------------------------------------------------------------------ digests
@@ -270,8 +338,8 @@ def recent_digests(c: Connection, recipient_id: bytes, limit: int) -> list[bytes
 def add_digest(c: Connection, recipient_id: bytes, digest: bytes) -> None:
     # Ignoring a conflict keeps a message from failing on a database whose schema still
     # has the older, global uniqueness of digests.
-    c.execute(sqlite_insert(DIGEST).values(recipient_id=recipient_id, digest=digest)
-              .on_conflict_do_nothing())
+    c.exec_driver_sql("INSERT INTO agent_received_digests (recipient_id, digest) VALUES (?, ?) "
+                      "ON CONFLICT DO NOTHING", (recipient_id, digest))
 
 
 def prune_digests(c: Connection, recipient_id: bytes, keep: int) -> None:
@@ -326,9 +394,10 @@ def journal(c: Connection, events: Sequence[AgentEvent]) -> list[int]:
     ids = []
     for event in events:
         kind, payload = event_to_json(event)
-        result = c.execute(insert(EVENT).values(kind=kind, payload=payload)
-                           .returning(EVENT.c.id))
-        ids.append(int(result.scalar_one()))
+        result = c.exec_driver_sql(
+            "INSERT INTO agent_pending_events (kind, payload) VALUES (?, ?)",
+            (kind, json.dumps(payload)))
+        ids.append(int(result.lastrowid))
     return ids
 
 
@@ -340,4 +409,5 @@ def pending_events(c: Connection) -> list[tuple[int, AgentEvent]]:
 def delete_events(c: Connection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
-        c.execute(delete(EVENT).where(EVENT.c.id.in_(ids)))
+        c.exec_driver_sql(
+            f"DELETE FROM agent_pending_events WHERE id IN ({_marks(len(ids))})", tuple(ids))

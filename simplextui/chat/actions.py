@@ -20,6 +20,7 @@ from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext, log
 from simplextui.chat.errors import ChatError
 from simplextui.chat.groups.actions import GroupActions
+from simplextui.chat.groups.links import GroupLinks, join_by_link  # GROUP-LINKS hook
 from simplextui.chat.profiles import info_body, load_user, profile_of
 from simplextui.chat.responses import (
     ChatResponse,
@@ -92,6 +93,7 @@ class Actions:
             c.Quit: self.quit,
         }
         self._handlers.update(GroupActions(ctx).handlers())
+        self._handlers.update(GroupLinks(ctx).handlers())  # GROUP-LINKS hook
 
     async def run(self, command: c.Command) -> ChatResponse:
         return await self._handlers[type(command)](command)
@@ -105,7 +107,10 @@ class Actions:
         return LinkResponse("invitation", link)
 
     async def connect(self, cmd: c.Connect) -> ChatResponse:
-        link = expect_kind(parse_link(cmd.link), {LinkKind.INVITATION, LinkKind.ADDRESS})
+        link = parse_link(cmd.link)
+        if link.kind is LinkKind.GROUP:  # GROUP-LINKS hook: join a group by its link
+            return await join_by_link(self.ctx, link)
+        expect_kind(link, {LinkKind.INVITATION, LinkKind.ADDRESS})
         conn_id = await self.ctx.agent.join(cmd.link, info_body(self.ctx.user))
         async with self.ctx.tx() as s:
             await contacts_q.get_or_create_pending(

@@ -18,6 +18,7 @@ from simplextui.chat.groups.commands import (
     GroupCommand,
     delete_or,
     parse_group_send,
+    read_or,
 )
 from simplextui.chat.groups.commands import register as register_group_commands
 from simplextui.chat.names import InvalidName, validate_display_name
@@ -257,7 +258,7 @@ Command = (
 HELP = """\
 Contacts and connections
   /c, /connect                 create a one-time invitation link
-  /c LINK, /connect LINK       connect by an invitation link or a contact address
+  /c LINK, /connect LINK       connect by an invitation link, a contact address or a group link
   /ad, /address                create your contact address
   /sa, /show_address           show your contact address
   /da, /delete_address         delete your contact address
@@ -479,7 +480,7 @@ _register(("/verify",), _verify)
 _register(("/d",), delete_or(_delete_contact))  # type: ignore[arg-type]
 _register(("/delete",), delete_or(_delete))  # type: ignore[arg-type]
 register_group_commands(_register)
-_register(("/read",), _one_contact("/read @NAME", MarkRead))
+_register(("/read",), read_or(_one_contact("/read @NAME", MarkRead)))  # type: ignore[arg-type]
 _register(("/reply",), _by_id_with_text("/reply @NAME MSGID TEXT", Reply))
 _register(("/edit",), _by_id_with_text("/edit @NAME MSGID TEXT", EditMessage))
 _register(("/react",), _react_by_id(True))

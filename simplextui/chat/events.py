@@ -21,11 +21,13 @@ __all__ = [
     "GroupDeleted",
     "GroupEmpty",
     "GroupInvitationReceived",
+    "GroupItemStatus",
     "GroupUpdated",
     "IntegrityError",
     "MemberConnectedAll",
     "MemberConnectedEvent",
     "MemberLeft",
+    "MemberPendingApproval",
     "MemberRemoved",
     "MemberRoleChanged",
     "MessageDeleted",
@@ -236,10 +238,34 @@ class GroupEmpty(_Event):
     group: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemberPendingApproval(_Event):
+    """Symmetric group: ``by`` added ``member``; this user connects after ``/approve``."""
+
+    TYPE: ClassVar[str] = "member_pending_approval"
+    group: str
+    member: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupItemStatus(_Event):
+    """A sent group message's delivery: ``status`` is ``sent`` once the server took it for
+    every member, ``delivered`` once every member's agent got it; ``delivered`` of ``total``
+    members have it so far."""
+
+    TYPE: ClassVar[str] = "group_msg_status"
+    group: str
+    msg_id: str
+    status: str
+    delivered: int
+    total: int
+
+
 ChatEvent = (
     Ready | ContactRequestReceived | ContactConnected | ContactUpdated | ContactDeleted
     | MessageReceived | MessageUpdated | MessageDeleted | ReactionChanged | MessageStatus
     | IntegrityError | ConnectionErrorEvent | GroupInvitationReceived | MemberConnectedEvent
     | MemberConnectedAll | MemberRemoved | MemberLeft | MemberRoleChanged | GroupDeleted
-    | GroupUpdated | GroupEmpty
+    | GroupUpdated | GroupEmpty | MemberPendingApproval | GroupItemStatus
 )

@@ -32,8 +32,8 @@ from simplextui.chat.events import (
     MessageUpdated,
     ReactionChanged,
 )
-from simplextui.chat.groups.closing import on_sent as on_group_sent
 from simplextui.chat.groups.inbound import GroupInbound, receive_invitation
+from simplextui.chat.groups.links import GroupLinkInbound  # GROUP-LINKS hook
 from simplextui.chat.profiles import parse_info
 from simplextui.chat.view import QuoteView
 from simplextui.protocol.chat_events import (
@@ -70,13 +70,13 @@ class Inbound:
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
         self.groups = GroupInbound(ctx)
+        self.group_links = GroupLinkInbound(ctx)  # GROUP-LINKS hook
 
     async def handle(self, event: ae.AgentEvent) -> None:
         match event:
             case ae.MessageReceived():
                 await self.message(event)
             case ae.MessageSent():
-                await on_group_sent(self.ctx, event.conn_id, event.agent_msg_id)
                 await self.status(event.conn_id, event.agent_msg_id, ItemStatus.SENT)
             case ae.DeliveryReceipt():
                 await self.status(event.conn_id, event.agent_msg_id, ItemStatus.DELIVERED)
@@ -94,6 +94,8 @@ class Inbound:
     # --- connections --------------------------------------------------------------------------
 
     async def request(self, event: ae.ConnectionRequest) -> None:
+        if await self.group_links.request(event):  # GROUP-LINKS hook: a join by group link
+            return
         profile = _profile_or_placeholder(event.info, "contact request")
         async with self.ctx.tx() as s:
             if await contacts_q.request_by_id(s, event.request_id) is not None:
@@ -112,6 +114,8 @@ class Inbound:
                 await self.ctx.emit(ConnectionErrorEvent(f"auto-accept failed: {exc}", name))
 
     async def connected(self, event: ae.Connected) -> None:
+        if await self.group_links.connected(event):  # GROUP-LINKS hook: a refused join
+            return
         if await self.groups.connected(event):
             return
         profile = _profile_or_placeholder(event.peer_info, "connection info")
@@ -128,8 +132,8 @@ class Inbound:
                                              profile.full_name, profile.bio))
 
     async def deleted(self, event: ae.ConnectionDeleted) -> None:
-        if await self.groups.deleted(event):
-            return
+        if await self.groups.deleted(event) or not event.by_peer:
+            return  # a member connection, or this user's own deferred deletion
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, event.conn_id)
             if contact is None or contact.status == ContactStatus.DELETED:
@@ -151,6 +155,8 @@ class Inbound:
     # --- delivery states ----------------------------------------------------------------------
 
     async def status(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> None:
+        if await self.groups.status(conn_id, agent_msg_id, status):  # a member connection
+            return
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, conn_id)
             if contact is None:

@@ -39,6 +39,7 @@ class OkResponse(_Response):
     TYPE: ClassVar[str] = "ok"
     message: str | None = None
     contact: str | None = None
+    group: str | None = None  # the group's local name (without "#"), for group commands
 
 
 @dataclass(frozen=True, slots=True)

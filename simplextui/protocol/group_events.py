@@ -45,6 +45,7 @@ __all__ = [
     "MemberInvitation",
     "MemberNew",
     "MemberRef",
+    "MemberRejected",
     "MemberSelf",
     "MsgForward",
     "new_member_id",
@@ -53,6 +54,7 @@ __all__ = [
 
 MAX_LINK_CHARS = 4096
 MAX_GROUP_DESCRIPTION = 1000
+MAX_INTRODUCED = 1000  # member ids in one x.grp.mem.new
 
 
 class GroupRole(StrEnum):
@@ -230,17 +232,30 @@ class MemberSelf:
 
 @dataclass(frozen=True, slots=True)
 class MemberNew:
-    """``x.grp.mem.new``: an admin announces a new member to an existing one."""
+    """``x.grp.mem.new``: an admin announces a new member to an existing one.
+    ``introduced_to``: the member ids it introduces the new member to (None: not told), which
+    lets other admins find pairs a concurrent invitation left unintroduced."""
 
     member: MemberInfo
+    introduced_to: tuple[str, ...] | None = None
     EVENT: ClassVar[str] = "x.grp.mem.new"
 
     def params(self) -> dict[str, Any]:
-        return {"memberInfo": self.member.to_dict()}
+        out: dict[str, Any] = {"memberInfo": self.member.to_dict()}
+        if self.introduced_to is not None:
+            out["introducedTo"] = list(self.introduced_to)
+        return out
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MemberNew:
-        return cls(MemberInfo.from_dict(p.get("memberInfo")))
+        raw = p.get("introducedTo")
+        ids: tuple[str, ...] | None = None
+        if raw is not None:
+            if not isinstance(raw, list) or len(raw) > MAX_INTRODUCED:
+                raise ChatEventError(f"introducedTo must be a list of at most "
+                                     f"{MAX_INTRODUCED} member ids")
+            ids = tuple(parse_member_id(x) for x in raw)
+        return cls(MemberInfo.from_dict(p.get("memberInfo")), ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,22 +327,46 @@ class MemberConnected:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRejected:
+    """``x.grp.mem.rej``: ``by_member_id`` rejected ``member_id`` (a symmetric group's
+    approval) and will never connect to it. Sent by the rejecting member to the pair's
+    introducer, which stops forwarding between the two and passes it on to ``member_id``."""
+
+    member_id: str
+    by_member_id: str
+    EVENT: ClassVar[str] = "x.grp.mem.rej"
+
+    def params(self) -> dict[str, Any]:
+        return {"memberId": self.member_id, "byMemberId": self.by_member_id}
+
+    @classmethod
+    def from_params(cls, p: dict[str, Any]) -> MemberRejected:
+        return cls(parse_member_id(p.get("memberId")), parse_member_id(p.get("byMemberId")))
+
+
+@dataclass(frozen=True, slots=True)
 class MsgForward:
     """``x.grp.msg.forward``: the introducer re-sends ``msg`` of ``member_id`` to a member
-    not yet connected to its author. ``msg`` is the original chat message, as sent."""
+    not yet connected to its author. ``msg`` is the original chat message, as sent.
+    ``history``: sent by the inviter to a new member, one of the group's last messages from
+    before it joined (its author may have left since)."""
 
     member_id: str
     member_name: str
     msg_ts: int
     msg: ChatMessage
+    history: bool = False
     EVENT: ClassVar[str] = "x.grp.msg.forward"
 
     def params(self) -> dict[str, Any]:
         import json
 
         raw = json.loads(encode_chat_message(self.msg))
-        return {"memberId": self.member_id, "memberName": self.member_name,
-                "msgTs": self.msg_ts, "msg": raw}
+        out = {"memberId": self.member_id, "memberName": self.member_name,
+               "msgTs": self.msg_ts, "msg": raw}
+        if self.history:
+            out["history"] = True
+        return out
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MsgForward:
@@ -341,7 +380,8 @@ class MsgForward:
             raise ChatEventError("a forwarded message cannot be a forward")
         inner = decode_chat_message(json.dumps(raw, separators=(",", ":")).encode())
         return cls(parse_member_id(p.get("memberId")),
-                   _str(p, "memberName", MAX_NAME_CHARS, default=""), ts, inner)
+                   _str(p, "memberName", MAX_NAME_CHARS, default=""), ts, inner,
+                   _bool(p, "history"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,10 +461,10 @@ class GroupInfo:
 
 GroupEvent = (
     GroupInvitation | GroupAccept | MemberSelf | MemberNew | MemberIntro | MemberInvitation
-    | MemberForward | MemberConnected | MsgForward | MemberDelete | GroupMemberRole
-    | GroupLeave | GroupDelete | GroupInfo
+    | MemberForward | MemberConnected | MemberRejected | MsgForward | MemberDelete
+    | GroupMemberRole | GroupLeave | GroupDelete | GroupInfo
 )
 
 register_events(GroupInvitation, GroupAccept, MemberSelf, MemberNew, MemberIntro,
-                MemberInvitation, MemberForward, MemberConnected, MsgForward, MemberDelete,
-                GroupMemberRole, GroupLeave, GroupDelete, GroupInfo)
+                MemberInvitation, MemberForward, MemberConnected, MemberRejected, MsgForward,
+                MemberDelete, GroupMemberRole, GroupLeave, GroupDelete, GroupInfo)

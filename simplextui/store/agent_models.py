@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simplextui.store.base import Base
@@ -41,6 +41,8 @@ class AgentConnection(Base):
     retry_at: Mapped[float] = mapped_column(default=0.0)
     send_attempts: Mapped[int] = mapped_column(default=0)
     quota_paused: Mapped[bool] = mapped_column(default=False)
+    # Delete the connection once no pending outbox row of it is left (deferred deletion).
+    closing: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[float]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -31,9 +32,12 @@ __all__ = [
     "ContactStatus",
     "Direction",
     "Group",
+    "GroupDelivery",
     "GroupIntro",
     "GroupMember",
+    "GroupPendingMessage",
     "GroupStatus",
+    "ItemKind",
     "ItemStatus",
     "MemberStatus",
 ]
@@ -58,6 +62,11 @@ class ItemStatus(StrEnum):
     DELIVERED = "delivered"  # the peer's agent received it
     READ = "read"  # the peer read it (or, for received items, this user did)
     NEW = "new"  # received, not yet read
+
+
+class ItemKind(StrEnum):
+    MSG = "msg"  # a message someone wrote
+    EVENT = "event"  # a notice line: "bob joined", "carol left", ...
 
 
 class ChatUser(Base):
@@ -131,6 +140,13 @@ class ChatItem(Base):
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("chat_group_members.id", ondelete="SET NULL"))
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False)  # came via the introducer
+    # "msg", or "event" for a notice line (member_id: the member it is about; None: this user)
+    kind: Mapped[str] = mapped_column(String(8), default=ItemKind.MSG, server_default="msg")
+    # received as group history from the inviter (sent before this user joined)
+    history: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # the author's name as the forwarder gave it, when the author is not a known member
+    author_name: Mapped[str | None] = mapped_column(String(64))
+    author_member_id: Mapped[str | None] = mapped_column(String(24))  # and its member id
     shared_msg_id: Mapped[str] = mapped_column(String(24))
     direction: Mapped[str] = mapped_column(String(3))
     text: Mapped[str] = mapped_column(Text)
@@ -164,6 +180,7 @@ class GroupStatus(StrEnum):
     INVITED = "invited"  # an invitation waits for /j
     ACCEPTED = "accepted"  # joined the inviter's link; not connected yet
     CONNECTED = "connected"  # a member (or the creator)
+    LEAVING = "leaving"  # /l given: passing on the introductions in flight first
     LEFT = "left"
     REMOVED = "removed"  # an admin removed this user
     DELETED = "deleted"  # an owner deleted the group; the history is kept
@@ -174,6 +191,8 @@ class MemberStatus(StrEnum):
 
     INVITED = "invited"  # invited by this user (or the invitation to us); not connected
     INTRODUCED = "introduced"  # known through an introduction; connecting
+    PENDING_APPROVAL = "pending_approval"  # symmetric group: waits for /approve or /reject
+    REJECTED = "rejected"  # this user rejected the addition
     CONNECTED = "connected"  # connected directly
     LEFT = "left"
     REMOVED = "removed"
@@ -190,6 +209,10 @@ class Group(Base):
     description: Mapped[str] = mapped_column(String(1000), default="")
     status: Mapped[str] = mapped_column(String(16))
     symmetric: Mapped[bool] = mapped_column(Boolean, default=False)
+    # messages sent to a new member by its inviter (0: none)
+    history_count: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # symmetric groups: additions once the group has this many members wait for approval
+    approval_threshold: Mapped[int | None] = mapped_column(Integer)
     # this user in the group: its group-wide member id and role
     member_id: Mapped[str] = mapped_column(String(24))
     role: Mapped[str] = mapped_column(String(16))
@@ -227,6 +250,15 @@ class GroupMember(Base):
         ForeignKey("chat_contacts.id", ondelete="SET NULL"))  # invited from this contact
     # the member that introduced this one to us (gets our x.grp.mem.con)
     introducer_id: Mapped[int | None] = mapped_column(Integer)
+    # an introduction held until this user approves it (symmetric groups): the invitation
+    pending_conn_req: Mapped[str | None] = mapped_column(Text)
+    # joined after this user (announced by an admin, or invited by this user): its connection
+    # is a join ("bob joined"), not this user meeting an existing member
+    joined_later: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # the member ids its announcer said it introduces it to (space-separated; NULL: not told)
+    announced_to: Mapped[str | None] = mapped_column(Text)
+    # (a member this user invited) "connected to every member" was reported
+    all_connected: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
@@ -250,4 +282,42 @@ class GroupIntro(Base):
     invitation_forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
     re_connected: Mapped[bool] = mapped_column(Boolean, default=False)  # re reported x.grp.mem.con
     to_connected: Mapped[bool] = mapped_column(Boolean, default=False)  # to reported it
+    # made after the new member was connected to all: a pair a concurrent invite missed
+    catch_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupDelivery(Base):
+    """A sent group item's delivery to one member: ``pending`` → ``sent`` → ``delivered``."""
+
+    __tablename__ = "chat_group_deliveries"
+    __table_args__ = (
+        UniqueConstraint("item_id", "member_id", name="uq_chat_group_deliveries_item_id_member_id"),
+        Index("ix_chat_group_deliveries_member_id_agent_msg_id", "member_id", "agent_msg_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("chat_items.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
+    agent_msg_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class GroupPendingMessage(Base):
+    """A group event this user sent while ``member`` was introduced but not connected to it:
+    sent to that member directly once the pair connects (``groups.pending``); receivers
+    drop the copy they already got forwarded (same shared msg id)."""
+
+    __tablename__ = "chat_group_pending_messages"
+    __table_args__ = (
+        Index("ix_chat_group_pending_messages_member_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
+    shared_msg_id: Mapped[str] = mapped_column(String(24))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the encoded chat message, as sent
     created_at: Mapped[int] = mapped_column(BigInteger)

@@ -8,7 +8,9 @@ checkpoint, safe against corruption) and with foreign keys enforced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ class Database:
 def load_models() -> None:
     """Import every model module so that ``Base.metadata`` holds all tables."""
     import simplextui.store.chat_models
+    import simplextui.store.group_link_models  # group links (issue 5)
 
     try:
         import simplextui.store.agent_models  # noqa: F401
@@ -84,6 +87,21 @@ def run_migrations(connection: Connection, revision: str = "head") -> None:
     command.upgrade(config, revision)
 
 
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
+
+
+def _migration_lock() -> asyncio.Lock:
+    """Alembic's ``context`` is process-global and a migration yields to the loop on every
+    statement, so databases opened at once on one loop (several agents in one process) must
+    migrate one at a time."""
+    loop = asyncio.get_running_loop()
+    lock = _migration_locks.get(loop)
+    if lock is None:
+        lock = _migration_locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def open_database(path: Path, *, create_all: bool = False) -> Database:
     """Open (creating if needed) the database file at ``path`` and bring its schema up to date.
 
@@ -98,7 +116,8 @@ async def open_database(path: Path, *, create_all: bool = False) -> Database:
             if create_all:
                 await conn.run_sync(Base.metadata.create_all)
             else:
-                await conn.run_sync(run_migrations)
+                async with _migration_lock():
+                    await conn.run_sync(run_migrations)
     except BaseException:
         await engine.dispose()
         raise

@@ -226,19 +226,36 @@ class QueueClient:
 
         The queues stay subscribed across reconnects and server restarts (resubscribed
         automatically) until deleted, ended by another session, or refused. On
-        ServerUnreachable they remain registered and are subscribed once the server is back.
+        ServerUnreachable (the server is down, even on the first connection) they remain
+        registered and the stream subscribes them once the server is back: their messages
+        then arrive as events, after ``ServerConnected``.
         """
         for q in queues:
             self._check_server(q.server)
         if not queues:
             return {}
-        await self.connect()
-        for q in queues:
+        if self._closed:
+            raise ServerUnreachable("the client is closed")
+        added = [q for q in queues if self._stream.queues.get(q.recipient_id) is not q]
+        for q in queues:  # remembered first: the stream subscribes them if we cannot
             self._stream.queues[q.recipient_id] = q
-        if not await self._stream.wait_attached(self.timeout):
-            raise ServerUnreachable(f"no subscription stream from {self.address.short()}")
-        responses = await self._batcher.run(
-            [Request(q.recipient_id, queue.Subscribe(), q.recipient_mac_key) for q in queues])
+        try:
+            await self.connect()
+            if not await self._stream.wait_attached(self.timeout):
+                raise ServerUnreachable(f"no subscription stream from {self.address.short()}")
+            responses = await self._batcher.run(
+                [Request(q.recipient_id, queue.Subscribe(), q.recipient_mac_key)
+                 for q in queues])
+        except (ServerUnreachable, NetworkError, asyncio.CancelledError):
+            if not self._closed:
+                self._stream.start()  # keeps trying to attach, then subscribes them
+                self._stream.subscribe_later()
+            raise
+        except BaseException:
+            for q in added:  # e.g. CertificateMismatch: nothing to come back to
+                if self._stream.queues.get(q.recipient_id) is q:
+                    del self._stream.queues[q.recipient_id]
+            raise
         result: dict[bytes, ServerError | None] = {}
         for q, response in zip(queues, responses, strict=True):
             if isinstance(response, queue.Err):

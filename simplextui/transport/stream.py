@@ -62,6 +62,7 @@ class SubscriptionStream:
         self._attached_session: bytes | None = None
         self._ever_attached = False
         self._connected = False  # ServerConnected reported and no disconnect since
+        self._subscribe_pending = False  # queues registered whose SUB was never answered
         self._watchdog: asyncio.Timeout | None = None
         self._break_reason: str | None = None  # set by reconnect(): why to drop the stream
         self._break_at_once = False
@@ -92,6 +93,15 @@ class SubscriptionStream:
         except TimeoutError:
             return False
         return True
+
+    def subscribe_later(self) -> None:
+        """Queues were registered but their subscription failed (the server is down):
+        subscribe every known queue once the stream is attached (at once if it is)."""
+        if self._attached_session is None:
+            self._subscribe_pending = True
+        elif self._resubscribe_task is None or self._resubscribe_task.done():
+            self._resubscribe_task = asyncio.get_running_loop().create_task(
+                self._resubscribe())
 
     def reconnect(self, reason: str, *, at_once: bool = True) -> None:
         """Drop the current stream (if attached) and attach again (after a backoff delay
@@ -164,7 +174,7 @@ class SubscriptionStream:
         self._attached.set()
         if self._conn.current_session != session_id:  # renewed while we were attaching
             self.reconnect("a new session was opened")
-        elif first or not self.queues:
+        elif (first and not self._subscribe_pending) or not self.queues:
             await self._report_connected()
         else:
             self._resubscribe_task = asyncio.get_running_loop().create_task(
@@ -202,6 +212,7 @@ class SubscriptionStream:
         """Subscribe every known queue again, in one batch request."""
         queues = list(self.queues.values())
         self.resubscribe_requests += 1
+        self._subscribe_pending = False
         try:
             responses = await self._batcher.run(
                 [Request(q.recipient_id, queue.Subscribe(), q.recipient_mac_key) for q in queues])

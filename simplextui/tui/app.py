@@ -30,13 +30,16 @@ from simplextui.chat.events import (
     ContactConnected,
     ContactDeleted,
     ContactRequestReceived,
+    GroupDeleted,
     IntegrityError,
+    MemberRemoved,
     MessageReceived,
 )
 from simplextui.chat.responses import ChatResponse, ErrorResponse
 from simplextui.protocol.address import ServerAddress
 from simplextui.tui import keymap
 from simplextui.tui.backend import Backend, CoreHook
+from simplextui.tui.chatkeys import chat_ref
 from simplextui.tui.clock import Clock, IdSource, SystemClock, random_ids
 from simplextui.tui.commands import ChatCommands
 from simplextui.tui.data import ChatData
@@ -201,7 +204,8 @@ class SimplexApp(WorkerErrors, App[int]):
     def _toast(self, event: ChatEvent) -> None:
         prefs = self.settings.notifications
         match event:
-            case MessageReceived() if event.chat != f"@{self.visible_chat}":
+            case MessageReceived() if self.visible_chat is None or \
+                    event.chat != chat_ref(self.visible_chat):
                 title = f"@{event.from_}" if event.chat.startswith("@") else \
                     f"{event.chat} · {event.from_}"
                 if prefs.toasts:
@@ -220,8 +224,17 @@ class SimplexApp(WorkerErrors, App[int]):
                             severity="warning", markup=False)
             case _ if event.TYPE == "group_invitation":
                 group, who = getattr(event, "group", ""), getattr(event, "from_", "")
-                self.notify(f"@{who} invited you to #{group}: /j {group} joins it",
+                self.notify(f"@{who} invited you to #{group}: open it in the chat list to join",
                             title="Group invitation", markup=False)
+            case GroupDeleted():
+                by = f" by {event.by}" if event.by else ""
+                self.notify(f"#{event.group} was deleted{by}", title="Group deleted",
+                            severity="warning", markup=False)
+            case MemberRemoved() if self.backend.core is not None and \
+                    event.member == self.backend.core.user_name:
+                by = f" by {event.by}" if event.by else ""
+                self.notify(f"You were removed from #{event.group}{by}", title="Removed",
+                            severity="warning", markup=False)
             case ConnectionErrorEvent():
                 where = f"@{event.contact}: " if event.contact else ""
                 self.notify(where + event.error, title="Connection problem", severity="warning",
@@ -281,6 +294,16 @@ class SimplexApp(WorkerErrors, App[int]):
             return
         self.push_screen(ContactsScreen(tab or None))
 
+    def action_new_group(self) -> None:
+        from simplextui.tui.screens.new_group import NewGroupScreen
+
+        if isinstance(self.screen, NewGroupScreen):
+            return
+        if not self.started:
+            self.notify("Still starting…", severity="warning")
+            return
+        self.push_screen(NewGroupScreen())
+
     def action_settings(self) -> None:
         from simplextui.tui.screens.settings import SettingsScreen
 
@@ -290,6 +313,8 @@ class SimplexApp(WorkerErrors, App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Every key and command (F1)", self.action_help)
+        yield SystemCommand("New group", "Name it, pick contacts and their roles (Ctrl+G)",
+                            self.action_new_group)
         yield SystemCommand("Settings", "Profile, servers, theme, notifications (F3)",
                             self.action_settings)
 

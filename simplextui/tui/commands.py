@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from simplextui.tui.chatkeys import chat_ref, is_group_key
+
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
 
@@ -32,13 +34,16 @@ class ChatCommands(Provider):
         yield ("Settings", app.action_settings, "Profile, servers, theme, notifications (F3)")
         yield ("Help", app.action_help, "Every key and every command (F1)")
         chat = app.open_chat
-        if chat:
+        if chat and is_group_key(chat):
+            yield (f"Group info: {chat}", self._contact_info,
+                   "Members, invite, remove, roles, group link")
+        elif chat:
             yield (f"Contact info: @{chat}", self._contact_info, "Safety code, verification")
             yield (f"Mark @{chat} read", partial(app.run_command, f"/read @{chat}"),
                    "Send read receipts")
         if app.data is not None:
             for row in await app.data.chats():
-                yield (f"Open chat @{row.name}", partial(self._open, row.name),
+                yield (f"Open chat {chat_ref(row.key)}", partial(self._open, row.key),
                        row.full_name or row.display_name or row.status)
 
     def _contact_info(self) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from simplextui.tui.chatkeys import chat_ref
+
 __all__ = ["is_command", "to_command"]
 
 _COMMAND = re.compile(r"^(?:/[^/\s]|[@#]\S|[>!\\]\s*[@#]|[+-]\S+\s+[@#])")
@@ -20,7 +22,8 @@ def is_command(text: str) -> bool:
 
 
 def to_command(text: str, chat: str | None) -> str | None:
-    """The command line for composer ``text`` with ``chat`` (a contact name) open.
+    """The command line for composer ``text`` with ``chat`` open (a contact's name, or ``#``
+    and a group's name).
 
     None when ``text`` is a plain message and no chat is open.
     """
@@ -33,4 +36,4 @@ def to_command(text: str, chat: str | None) -> str | None:
         body = body[1:]
     if chat is None:
         return None
-    return f"@{chat} {body}"
+    return f"{chat_ref(chat)} {body}"

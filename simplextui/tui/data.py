@@ -1,5 +1,6 @@
-"""Read-only queries the TUI needs beyond the command language: the chat list (unread counts,
-last message) and keyset pages of one chat's messages, with their reactions.
+"""Read-only queries the TUI needs beyond the command language: the chat list (contacts and
+groups, unread counts, last message) and keyset pages of one chat's messages, with their
+reactions and, in groups, their senders.
 
 No Textual here. Writes always go through ``ChatCore.execute`` (the command language); these
 reads use the core's database directly, so a 100,000-message chat opens by reading one page.
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from simplextui.store.chat_models import (
     ChatItem,
@@ -20,11 +21,28 @@ from simplextui.store.chat_models import (
     ContactRequest,
     ContactStatus,
     Direction,
+    Group,
+    GroupMember,
+    GroupStatus,
     ItemStatus,
 )
 from simplextui.store.db import Database
+from simplextui.tui.chatkeys import chat_ref, is_group_key
 
-__all__ = ["ChatData", "ChatSummary", "ItemRow", "RequestRow"]
+__all__ = ["ChatData", "ChatKey", "ChatSummary", "ContactRow", "GroupRow", "ItemRow",
+           "RequestRow", "chat_ref", "is_group_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatKey:
+    """Which rows of ``chat_items`` make one chat: a contact's or a group's."""
+
+    group: bool
+    id: int
+
+    def where(self) -> ColumnElement[bool]:
+        column = ChatItem.group_id if self.group else ChatItem.contact_id
+        return column == self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +60,22 @@ class ChatSummary:
     last_ts: int
     last_mine: bool
     last_deleted: bool
+    group: bool = False
+    last_sender: str | None = None  # in groups: who wrote the last message
+    last_event: bool = False  # the last item is a notice (joined, left...)
+    inviter: str | None = None  # an invitation to a group: who sent it
 
     @property
     def connected(self) -> bool:
         return self.status == ContactStatus.CONNECTED
+
+    @property
+    def key(self) -> str:
+        return f"#{self.name}" if self.group else self.name
+
+    @property
+    def invited(self) -> bool:
+        return self.group and self.status == GroupStatus.INVITED
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +94,31 @@ class ItemRow:
     quote_text: str | None = None
     quote_mine: bool | None = None
     reactions: tuple[tuple[str, bool], ...] = ()  # (reaction, mine), in arrival order
+    sender: str | None = None  # a received group message: the member's name
+    event: bool = False  # a notice line (joined, left, removed...), not a message
+    forwarded: bool = False  # a group message that came through the introducer
 
     @property
     def unread(self) -> bool:
         return not self.mine and self.status == ItemStatus.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group's profile and this user's place in it."""
+
+    name: str
+    display_name: str
+    description: str
+    status: str
+    role: str
+    symmetric: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    name: str
+    full_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +130,20 @@ class RequestRow:
     created_at: int
 
 
-_ITEMS = select(*ChatItem.__table__.columns)
+_ITEMS = select(*ChatItem.__table__.columns, GroupMember.local_name.label("sender")) \
+    .outerjoin(GroupMember, GroupMember.id == ChatItem.member_id)
+
+
+def _is_event(item: Any) -> bool:
+    """Notice items (``kind`` "event"); the column comes with a later migration."""
+    return getattr(item, "kind", None) == "event"
+
+
+def _sender(item: Any) -> str | None:
+    """A received group item's author: the member, else the name its forwarder gave."""
+    if item.direction != Direction.RCV:
+        return None
+    return item.sender or getattr(item, "author_name", None)
 
 
 def _row(item: Any, reactions: Sequence[tuple[str, bool]]) -> ItemRow:
@@ -88,7 +152,8 @@ def _row(item: Any, reactions: Sequence[tuple[str, bool]]) -> ItemRow:
         text=item.text, status=item.status, ts=item.sent_at or item.created_at,
         edited=item.edited, deleted=item.deleted, quote_msg_id=item.quote_msg_id,
         quote_text=item.quote_text, quote_mine=item.quote_sent,
-        reactions=tuple(reactions))
+        reactions=tuple(reactions), sender=_sender(item), event=_is_event(item),
+        forwarded=bool(item.forwarded))
 
 
 class ChatData:
@@ -121,8 +186,75 @@ class ChatData:
                 last_ts=(item.sent_at or item.created_at) if item else c.updated_at,
                 last_mine=bool(item and item.direction == Direction.SND),
                 last_deleted=bool(item and item.deleted)))
+        rows.extend(await self._groups())
         rows.sort(key=lambda r: (-r.last_ts, r.name))
         return rows
+
+    async def _groups(self) -> list[ChatSummary]:
+        async with self.db.session() as s:
+            groups = list((await s.execute(select(Group))).scalars())
+            if not groups:
+                return []
+            counts = await s.execute(
+                select(ChatItem.group_id, func.count()).where(
+                    ChatItem.group_id.is_not(None), ChatItem.direction == Direction.RCV,
+                    ChatItem.status == ItemStatus.NEW)
+                .group_by(ChatItem.group_id))
+            unread: dict[int | None, int] = {group_id: n for group_id, n in counts}
+            last_ids = list((await s.execute(
+                select(func.max(ChatItem.id)).where(ChatItem.group_id.is_not(None))
+                .group_by(ChatItem.group_id))).scalars())
+            last = {row.group_id: row for row in (await s.execute(
+                _ITEMS.where(ChatItem.id.in_(last_ids)))).all()}
+            inviters = dict((await s.execute(
+                select(Contact.id, Contact.local_name).where(Contact.id.in_(
+                    [g.inviter_contact_id for g in groups if g.inviter_contact_id])))).all())
+        rows = []
+        for g in groups:
+            item = last.get(g.id)
+            rows.append(ChatSummary(
+                contact_id=g.id, name=g.local_name, display_name=g.display_name,
+                full_name=g.description, status=g.status, verified=False,
+                unread=unread.get(g.id, 0), last_text=item.text if item else None,
+                last_ts=(item.sent_at or item.created_at) if item else g.updated_at,
+                last_mine=bool(item and item.direction == Direction.SND),
+                last_deleted=bool(item and item.deleted), group=True,
+                last_sender=_sender(item) if item else None,
+                last_event=bool(item and _is_event(item)),
+                inviter=inviters.get(g.inviter_contact_id) if g.inviter_contact_id else None))
+        return rows
+
+    async def group_id(self, name: str) -> int | None:
+        async with self.db.session() as s:
+            return (await s.execute(
+                select(Group.id).where(Group.local_name == name))).scalar_one_or_none()
+
+    async def group(self, name: str) -> GroupRow | None:
+        async with self.db.session() as s:
+            g = (await s.execute(
+                select(Group).where(Group.local_name == name))).scalar_one_or_none()
+        if g is None:
+            return None
+        return GroupRow(g.local_name, g.display_name, g.description, g.status, g.role,
+                        g.symmetric)
+
+    async def chat_key(self, key: str) -> ChatKey | None:
+        """The rows of the chat with ``key`` (``alice`` or ``#team``); None if there is none."""
+        if is_group_key(key):
+            group_id = await self.group_id(key[1:])
+            return None if group_id is None else ChatKey(True, group_id)
+        contact_id = await self.contact_id(key)
+        return None if contact_id is None else ChatKey(False, contact_id)
+
+    async def contacts(self) -> list[ContactRow]:
+        """Connected contacts by name (for picking who to invite)."""
+        async with self.db.session() as s:
+            rows = (await s.execute(
+                select(Contact.local_name, Contact.full_name).where(
+                    Contact.local_name.is_not(None),
+                    Contact.status == ContactStatus.CONNECTED)
+                .order_by(Contact.local_name))).all()
+        return [ContactRow(name or "", full) for name, full in rows]
 
     async def contact_id(self, name: str) -> int | None:
         async with self.db.session() as s:
@@ -135,31 +267,31 @@ class ChatData:
             return [RequestRow(r.local_name, r.display_name, r.full_name, r.bio, r.created_at)
                     for r in rows]
 
-    async def page_before(self, contact_id: int, before_id: int | None, limit: int
+    async def page_before(self, chat: ChatKey, before_id: int | None, limit: int
                           ) -> list[ItemRow]:
         """Up to ``limit`` messages older than ``before_id`` (or the latest), oldest first."""
-        stmt = _ITEMS.where(ChatItem.contact_id == contact_id)
+        stmt = _ITEMS.where(chat.where())
         if before_id is not None:
             stmt = stmt.where(ChatItem.id < before_id)
         return await self._rows(stmt.order_by(ChatItem.id.desc()).limit(limit), reverse=True)
 
-    async def page_after(self, contact_id: int, after_id: int, limit: int) -> list[ItemRow]:
+    async def page_after(self, chat: ChatKey, after_id: int, limit: int) -> list[ItemRow]:
         """Up to ``limit`` messages newer than ``after_id``, oldest first."""
         return await self._rows(
-            _ITEMS.where(ChatItem.contact_id == contact_id, ChatItem.id > after_id)
+            _ITEMS.where(chat.where(), ChatItem.id > after_id)
             .order_by(ChatItem.id).limit(limit))
 
-    async def by_msg_ids(self, contact_id: int, msg_ids: Iterable[str]) -> list[ItemRow]:
+    async def by_msg_ids(self, chat: ChatKey, msg_ids: Iterable[str]) -> list[ItemRow]:
         ids = list(set(msg_ids))
         if not ids:
             return []
-        return await self._rows(_ITEMS.where(ChatItem.contact_id == contact_id,
+        return await self._rows(_ITEMS.where(chat.where(),
                                              ChatItem.shared_msg_id.in_(ids)))
 
-    async def first_unread_id(self, contact_id: int) -> int | None:
+    async def first_unread_id(self, chat: ChatKey) -> int | None:
         async with self.db.session() as s:
             return (await s.execute(select(func.min(ChatItem.id)).where(
-                ChatItem.contact_id == contact_id, ChatItem.direction == Direction.RCV,
+                chat.where(), ChatItem.direction == Direction.RCV,
                 ChatItem.status == ItemStatus.NEW))).scalar_one_or_none()
 
     async def _rows(self, stmt: Select[Any], reverse: bool = False) -> list[ItemRow]:

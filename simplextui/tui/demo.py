@@ -5,7 +5,8 @@ Each peer is a real ``ChatCore`` with the real agent and its own data dir, on th
 queue server as the user. Alice and Bob connect by one-time links (the user's core joins their
 links, through the command language); Carol asks to connect through the user's contact address,
 so a request waits in Contacts (F2) to be accepted. Then they chat on a timer, read what the
-user sends, react to it and answer with quoted replies. No Textual here.
+user sends, react to it and answer with quoted replies. Invited to a group (Ctrl+G makes one),
+they join and now and then answer what is said there. No Textual here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simplextui.chat.core import ChatCore
-from simplextui.chat.events import ChatEvent, ContactConnected, MessageReceived
+from simplextui.chat.events import (
+    ChatEvent,
+    ContactConnected,
+    GroupInvitationReceived,
+    MessageReceived,
+)
 from simplextui.chat.responses import ContactsResponse, ErrorResponse, LinkResponse
 from simplextui.tui.backend import Backend
 
@@ -186,12 +192,24 @@ class DemoPeers:
                 peer.chatter += 1
                 await self._say(peer, line)
                 continue
-            if isinstance(event, MessageReceived):
+            if isinstance(event, GroupInvitationReceived):
+                await self._sleep(1.0, 3.0)
+                await peer.core.execute(f"/j {event.group}")
+            elif isinstance(event, MessageReceived) and event.chat.startswith("#"):
+                await self._answer_group(peer, event)
+            elif isinstance(event, MessageReceived):
                 await self._answer(peer, event)
 
     async def _say(self, peer: _Peer, text: str) -> None:
         if peer.user_name:
             await peer.core.execute(f"@{peer.user_name} {text}")
+
+    async def _answer_group(self, peer: _Peer, event: MessageReceived) -> None:
+        """Answer some of what the user says in a group (not each other: no endless chat)."""
+        if event.from_ != peer.user_name or self.rng.random() < 0.4:
+            return
+        await self._sleep(1.5, 4.0)
+        await peer.core.execute(f"{event.chat} {self.rng.choice(peer.script.replies)}")
 
     async def _answer(self, peer: _Peer, event: MessageReceived) -> None:
         name = peer.user_name or event.from_

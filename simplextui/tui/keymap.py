@@ -41,6 +41,7 @@ SCOPES = {
     "composer": "Composer",
     "screen": "Contacts, settings and help screens",
     "requests": "Contacts → Requests",
+    "group": "Group info (F4 in a group)",
 }
 
 KEYS: tuple[KeyAction, ...] = (
@@ -53,6 +54,7 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("main.find_chat", "ctrl+f", "find_chat", "Find a chat", show=True),
     KeyAction("main.info", "f4", "contact_info", "Contact info", show=True),
     KeyAction("main.new_link", "ctrl+t", "new_link", "New one-time link"),
+    KeyAction("main.new_group", "ctrl+g", "new_group", "New group"),
     KeyAction("chats.open", "enter", "open", "Open the chat"),
     KeyAction("chats.compose", "escape", "compose", "Back to the composer"),
     KeyAction("chat.up", "up,k", "select_previous", "Previous message"),
@@ -77,6 +79,11 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("screen.back", "escape", "back", "Back", show=True),
     KeyAction("requests.accept", "a", "accept_request", "Accept the selected request"),
     KeyAction("requests.reject", "r", "reject_request", "Reject the selected request"),
+    KeyAction("group.close", "escape", "close", "Back", show=True),
+    KeyAction("group.invite", "i,plus", "invite", "Invite", show=True),
+    KeyAction("group.role", "o", "role", "Change role", show=True),
+    KeyAction("group.remove", "x,delete", "remove", "Remove member", show=True),
+    KeyAction("group.link", "l", "link", "Group link", show=True),
 )
 
 BY_ID = {k.id: k for k in KEYS}

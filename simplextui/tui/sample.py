@@ -1,6 +1,6 @@
-"""Sample data: a user with contacts, conversations and requests written straight into a client
-database, and an offline stand-in for the agent. Used by the snapshot tests, the README
-screenshots and the benchmark, so that they show the same fixed, realistic state.
+"""Sample data: a user with contacts, conversations, requests and (optionally) groups written
+straight into a client database, and an offline stand-in for the agent. Used by the snapshot
+tests, the README screenshots and the benchmark, so that they show the same fixed, realistic state.
 
 No Textual here, no network: ``SampleAgent`` answers the chat core from memory with fixed links.
 """
@@ -12,8 +12,9 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from simplextui.agent.errors import AgentError
 from simplextui.agent.events import AgentEvent
@@ -28,19 +29,28 @@ from simplextui.store.chat_models import (
     ContactRequest,
     ContactStatus,
     Direction,
+    Group,
+    GroupMember,
+    GroupStatus,
     ItemStatus,
+    MemberStatus,
 )
 from simplextui.store.db import Database, open_database
 from simplextui.tui.clock import IdSource, counter_ids
 
 __all__ = [
     "SAMPLE_CONTACTS",
+    "SAMPLE_GROUPS",
     "SAMPLE_SERVER",
     "SampleAgent",
     "SampleContact",
+    "SampleGroup",
+    "SampleGroupItem",
+    "SampleMember",
     "SampleMessage",
     "bulk_messages",
     "sample_agent_factory",
+    "sample_group_link",
     "seed_sample",
 ]
 
@@ -67,11 +77,12 @@ class SampleAgent:
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
-    async def create_invitation(self, my_info: bytes) -> tuple[str, str]:
+    async def create_invitation(self, my_info: bytes, *,
+                                pq: bool | None = None) -> tuple[str, str]:
         n = next(self._links)
         return f"sample-conn-{n}", _link(LinkKind.INVITATION, n)
 
-    async def join(self, link: str, my_info: bytes) -> str:
+    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None) -> str:
         raise AgentError("the sample agent is offline: it cannot connect")
 
     async def create_address(self) -> str:
@@ -92,13 +103,21 @@ class SampleAgent:
     async def send(self, conn_id: str, body: bytes) -> int:
         return next(self._ids)
 
+    async def send_many(self, items: Sequence[tuple[str, bytes]]) -> list[int]:
+        return [next(self._ids) for _ in items]
+
     async def message_processed(self, conn_id: str, agent_msg_id: int) -> None: ...
-    async def delete_connection(self, conn_id: str) -> None: ...
+    async def delete_connection(self, conn_id: str, *, after_outbox: bool = False) -> None: ...
 
     async def safety_code(self, conn_id: str) -> str:
         digits = f"{zlib.crc32(conn_id.encode()) % 10**5:05d}"
         return " ".join([digits, "31415", "92653", "58979", "32384", "62643",
                          "38327", "95028", "84197", "16939", "93751", "05820"])
+
+
+def sample_group_link(seed: int = 60) -> str:
+    """A fixed group link (for screenshots of the group link dialog)."""
+    return _link(LinkKind("g"), seed)
 
 
 def sample_agent_factory(db: Database, servers: list[ServerAddress],
@@ -163,6 +182,75 @@ SAMPLE_CONTACTS: tuple[SampleContact, ...] = (
     SampleContact("dave", "Dave Bowman", status=ContactStatus.PENDING),
 )
 
+
+
+@dataclass(frozen=True)
+class SampleMember:
+    name: str
+    role: str = "member"
+    status: str = MemberStatus.CONNECTED
+    introducer: str | None = None  # introduced: the member forwarding meanwhile
+    contact: bool = False  # also a contact of this user (same name)
+
+
+@dataclass(frozen=True)
+class SampleGroupItem:
+    sender: str | None  # None: this user
+    text: str
+    ago_ms: int
+    event: bool = False  # a notice line ("dave joined")
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class SampleGroup:
+    name: str
+    display_name: str = ""
+    description: str = ""
+    status: str = GroupStatus.CONNECTED
+    role: str = "owner"
+    symmetric: bool = False
+    inviter: str | None = None  # an invitation (status invited): the contact who sent it
+    members: tuple[SampleMember, ...] = ()
+    items: tuple[SampleGroupItem, ...] = ()
+
+
+def _g(sender: str | None, text: str, ago: int, **kw: object) -> SampleGroupItem:
+    return SampleGroupItem(sender, text, ago, **kw)  # type: ignore[arg-type]
+
+
+SAMPLE_GROUPS: tuple[SampleGroup, ...] = (
+    SampleGroup(
+        "teaparty", "Tea Party", "The Hatter's table, every day at six.", members=(
+            SampleMember("alice", "admin", contact=True),
+            SampleMember("bob", contact=True),
+            SampleMember("hatter", "member", MemberStatus.INTRODUCED, introducer="alice"),
+            SampleMember("dormouse", "observer", MemberStatus.INVITED),
+            SampleMember("march_hare", "member", MemberStatus.LEFT),
+        ), items=(
+            _g(None, "Welcome to the tea party!", 5 * HOUR),
+            _g("alice", "alice joined", 4 * HOUR + 50 * MINUTE, event=True),
+            _g("alice", "Thank you! Is there room at the table?", 4 * HOUR + 45 * MINUTE),
+            _g("bob", "bob joined", 4 * HOUR, event=True),
+            _g("bob", "I brought a painting of the garden.", 3 * HOUR + 58 * MINUTE),
+            _g("hatter", "hatter joined (introduced by alice)", 2 * HOUR, event=True),
+            _g("hatter", "No room! No room! ... oh, plenty of room.", 119 * MINUTE),
+            _g("alice", "Why is a raven like a writing-desk?", 90 * MINUTE),
+            _g(None, "Nobody knows. Pass the jam, please.", 80 * MINUTE),
+            _g("march_hare", "march_hare left", 30 * MINUTE, event=True),
+            _g("bob", "More tea?", 12 * MINUTE, status=ItemStatus.NEW),
+        )),
+    SampleGroup("bookclub", "Book club", "One chapter a week.", GroupStatus.INVITED,
+                role="member", inviter="bob"),
+    SampleGroup(
+        "croquet", "Croquet", "Flamingos provided.", role="member", symmetric=True, members=(
+            SampleMember("alice", "member", contact=True),
+            SampleMember("queen", "member", "pending_approval"),
+        ), items=(
+            _g("alice", "Who invited the Queen?", 3 * DAY),
+        )),
+)
+
 LOREM = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed",
          "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna",
          "aliqua")
@@ -173,8 +261,8 @@ SAMPLE_REQUESTS = (("erin", "Erin Brockovich", "Environmental investigator."),
 async def seed_sample(data_dir: Path, now_ms: int, *, user: str = "robin",
                       full_name: str = "Robin Hood", ids: IdSource | None = None,
                       contacts: Sequence[SampleContact] = SAMPLE_CONTACTS,
-                      requests: bool = True) -> None:
-    """Write the sample user, contacts, messages and (optionally) contact requests."""
+                      requests: bool = True, groups: Sequence[SampleGroup] = ()) -> None:
+    """Write the sample user, contacts, messages, (optionally) contact requests and groups."""
     ids = ids or counter_ids("s")
     db = await open_database(data_dir / DB_FILE)
     try:
@@ -216,8 +304,48 @@ async def seed_sample(data_dir: Path, now_ms: int, *, user: str = "robin",
                     s.add(ContactRequest(request_id=f"sample-request-{name}", local_name=name,
                                          display_name=name, full_name=full, bio=bio,
                                          created_at=now_ms - (i + 1) * HOUR))
+            for n, spec_group in enumerate(groups):
+                await _seed_group(s, spec_group, now_ms, ids, n)
     finally:
         await db.close()
+
+
+async def _seed_group(s: Any, spec: SampleGroup, now_ms: int, ids: IdSource, n: int) -> None:
+    contacts = {c.local_name: c.id for c in (await s.execute(select(Contact))).scalars()}
+    group = Group(local_name=spec.name, display_name=spec.display_name or spec.name,
+                  description=spec.description, status=spec.status, symmetric=spec.symmetric,
+                  member_id=f"sample-me-{n}", role=spec.role,
+                  inviter_contact_id=contacts.get(spec.inviter) if spec.inviter else None,
+                  conn_req=_link(LinkKind.INVITATION, 50 + n) if spec.inviter else None,
+                  created_at=now_ms - 7 * DAY, updated_at=now_ms - (n + 1) * HOUR)
+    s.add(group)
+    await s.flush()
+    rows: dict[str, GroupMember] = {}
+    for i, m in enumerate(spec.members):
+        row = GroupMember(group_id=group.id, member_id=f"sample-m{n}-{i}", local_name=m.name,
+                          display_name=m.name, role=m.role, status=m.status,
+                          conn_id=f"sample-g{n}-{m.name}" if m.status == "connected" else None,
+                          contact_id=contacts.get(m.name) if m.contact else None,
+                          introducer_id=rows[m.introducer].id if m.introducer else None,
+                          created_at=now_ms - 7 * DAY, updated_at=now_ms - 7 * DAY)
+        s.add(row)
+        await s.flush()
+        rows[m.name] = row
+    for item in spec.items:
+        ts = now_ms - item.ago_ms
+        mine = item.sender is None
+        author = None if item.sender is None else rows[item.sender]
+        values: dict[str, Any] = dict(
+            group_id=group.id, member_id=author.id if author else None,
+            shared_msg_id=ids(), direction=Direction.SND if mine else Direction.RCV,
+            text=item.text, status=item.status or ItemStatus.READ, created_at=ts,
+            sent_at=None if mine else ts, updated_at=ts, edited=False, deleted=False)
+        if item.event:
+            if not hasattr(ChatItem, "kind"):
+                continue  # notices need the kind column (a later migration)
+            values.update(kind="event", direction=Direction.RCV, sent_at=None)
+        s.add(ChatItem(**values))
+    await s.flush()
 
 
 async def bulk_messages(data_dir: Path, contact: str, count: int, now_ms: int,

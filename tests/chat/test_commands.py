@@ -134,7 +134,6 @@ def test_parses(line: str, expected: object) -> None:
     ("/tail 0", "N must be a number"),
     ("/tail x", "N must be a number"),
     ("/tail @bob 5 6", "usage: /tail"),
-    ("/tail #team", "groups are not supported"),
     ("/p @alice", "cannot contain"),
     ("/p +alice", "cannot start"),
     ("/p " + "a" * 65, "longer than 64"),

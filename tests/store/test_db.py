@@ -161,3 +161,20 @@ async def test_last_messages_of_a_long_history_are_fast(tmp_path: Path) -> None:
             assert time.perf_counter() - t < 0.05
     finally:
         await db.close()
+
+
+async def test_databases_opened_at_once_all_migrate(tmp_path: Path) -> None:
+    """Several agents in one process open their files concurrently; Alembic's global context
+    must not interleave their migrations."""
+    import asyncio
+
+    dbs = await asyncio.gather(*(open_database(tmp_path / f"{i}.db") for i in range(4)))
+    try:
+        for db in dbs:
+            async with db.session() as s:
+                version = (await s.execute(text("SELECT version_num FROM alembic_version"))
+                           ).scalar_one()
+            assert version == HEAD
+    finally:
+        for db in dbs:
+            await db.close()

@@ -282,3 +282,28 @@ async def test_pool_keeps_live_server_fast_while_another_is_down(
         with pytest.raises(ServerUnreachable):
             await stuck
         assert len(pool) == 2
+
+
+async def test_subscribe_while_the_server_is_down_subscribes_once_it_is_up(
+        server: EmbeddedServer, make_client: MakeClient, events: EventLog) -> None:
+    """A client started with the server down: ``subscribe`` raises ServerUnreachable but
+    remembers the queues, and the stream subscribes them when the server comes back."""
+    creator = make_client(server.address)
+    sender = make_client(server.address)
+    q = await creator.create_queue()
+    s = await sender.secure_queue(q.sender_id, q.server_sender_key)
+    await server.stop()
+
+    recipient = make_client(server.address, on_event=events, timeout=0.5)
+    with pytest.raises(ServerUnreachable):
+        await recipient.subscribe([q])
+    assert q.recipient_id in recipient.subscribed
+    assert not recipient.connected
+
+    await server.start()
+    await events.wait_for(ServerConnected)
+    await sender.send(s, b"sent after the server came back")
+    got = await events.take(MessageReceived, is_from(q.recipient_id))
+    assert got.body == b"sent after the server came back"
+    await recipient.ack(q, got.msg_id)
+    assert recipient.connected

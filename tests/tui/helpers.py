@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,16 @@ def screen_text(app: Any) -> str:
     """The screen as plain text (for assertions that do not need a snapshot)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def until(check: Callable[[], Any], pilot: Pilot[Any], timeout: float = 15.0) -> Any:
+    """Poll ``check`` (while the app runs) until it returns something truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {check}")
+        await pilot.pause(0.05)

@@ -5,7 +5,7 @@ by a one-time link and by the address, messages both ways, replies, reactions, r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,9 @@ from simplextui.tui.screens.main import MainScreen
 from simplextui.tui.settings import Settings
 from simplextui.tui.widgets.conversation import Conversation
 from tests.chat.recorder import Recorder
-from tests.tui.helpers import SIZE, settle
+from tests.tui.helpers import SIZE, settle, until
 
 T = 15.0  # every wait is bounded
-
-
-async def until(check: Callable[[], Any], pilot: Any, timeout: float = T) -> Any:
-    """Poll ``check`` (while the app runs) until it returns something truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {check}")
-        await pilot.pause(0.05)
 
 
 @pytest.fixture

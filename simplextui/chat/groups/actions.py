@@ -15,7 +15,10 @@ from simplextui.chat.context import ChatContext
 from simplextui.chat.errors import ChatError
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
-from simplextui.chat.groups.closing import delete_after
+from simplextui.chat.groups.closing import delete_when_sent
+from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.notices import add_notice
+from simplextui.chat.groups.pending import drop_pending, keep_pending
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import (
@@ -60,14 +63,20 @@ def can_manage(group: Group, role: str) -> bool:
 
 class GroupActions:
     def __init__(self, ctx: ChatContext) -> None:
+        from simplextui.chat.groups.options import GroupOptions
+
         self.ctx = ctx
+        self.options = GroupOptions(ctx)
 
     def handlers(self) -> dict[type, Handler]:
         return {gc.CreateGroup: self.create, gc.AddMember: self.add, gc.JoinGroup: self.join,
                 gc.SendGroup: self.send, gc.ListMembers: self.list_members,
                 gc.RemoveMember: self.remove, gc.LeaveGroup: self.leave,
                 gc.DeleteGroup: self.delete, gc.ChangeRole: self.change_role,
-                gc.SetGroupProfile: self.set_profile}
+                gc.SetGroupProfile: self.set_profile, gc.SetHistory: self.options.set_history,
+                gc.SetSymmetric: self.options.set_symmetric,
+                gc.SetApproval: self.options.set_approval, gc.ApproveMember: self.options.approve,
+                gc.TailGroup: self.options.tail, gc.MarkGroupRead: self.options.mark_read}
 
     async def _group(self, name: str, *active: GroupStatus) -> Group:
         async with self.ctx.db.session() as s:
@@ -97,10 +106,15 @@ class GroupActions:
         now = now_ms()
         async with self.ctx.tx() as s:
             name = await gq.allocate_group_name(s, cmd.name)
-            s.add(Group(local_name=name, display_name=cmd.name, description=cmd.description,
-                        status=GroupStatus.CONNECTED, symmetric=False, member_id=new_member_id(),
-                        role=GroupRole.OWNER.value, created_at=now, updated_at=now))
-        return OkResponse(f"group #{name} created; /a {name} CONTACT invites a contact")
+            group = Group(local_name=name, display_name=cmd.name, description=cmd.description,
+                          status=GroupStatus.CONNECTED, symmetric=False,
+                          member_id=new_member_id(), role=GroupRole.OWNER.value,
+                          created_at=now, updated_at=now)
+            s.add(group)
+            await s.flush()
+            await add_notice(s, group.id, None, "you created the group")
+        return OkResponse(f"group #{name} created; /a {name} CONTACT invites a contact",
+                          group=name)
 
     async def add(self, cmd: gc.AddMember) -> ChatResponse:
         group = await self._group(cmd.group, GroupStatus.CONNECTED)
@@ -121,14 +135,14 @@ class GroupActions:
             member = await gq.add_member(
                 s, group.id, member_id, cmd.role,
                 profile_of_contact(contact), MemberStatus.INVITED, contact_id=contact.id)
-            member.conn_id = conn_id
+            member.conn_id, member.joined_later = conn_id, True
         invitation = GroupInvitation(MemberRef(group.member_id, GroupRole(group.role)),
                                      MemberRef(member_id, cmd.role), link,
                                      GroupProfile(group.display_name, group.description),
                                      group.symmetric)
         await self.ctx.send_event(contact_conn, invitation)
         return OkResponse(f"invitation to #{group.local_name} sent to @{cmd.contact}",
-                          contact=cmd.contact)
+                          contact=cmd.contact, group=group.local_name)
 
     async def join(self, cmd: gc.JoinGroup) -> ChatResponse:
         group = await self._group(cmd.group)
@@ -145,7 +159,7 @@ class GroupActions:
             row.status, row.conn_req, row.updated_at = GroupStatus.ACCEPTED, None, now_ms()
             if host.conn_id is None:
                 host.conn_id = conn_id
-        return OkResponse(f"joining #{group.local_name}…")
+        return OkResponse(f"joining #{group.local_name}…", group=group.local_name)
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -155,9 +169,19 @@ class GroupActions:
             raise ChatError(f"#{group.local_name}: observers cannot send messages")
         message = wrap(MsgNew(MsgContent(cmd.text)), new_msg_id())
         encode_chat_message(message)  # size errors before any write
+        deliveries = deliveries_of(self.ctx)
         async with self.ctx.tx() as s:
-            await gq.insert_item(s, group.id, None, message.msg_id, cmd.text)
-        await self._broadcast(group, message)
+            item = await gq.insert_item(s, group.id, None, message.msg_id, cmd.text)
+            members = await gq.connected_members(s, group.id)
+            await keep_pending(s, group.id, message)  # for members not connected yet
+        assert item is not None  # a fresh shared id
+        deliveries.begin()
+        sent: dict[str, int] = {}
+        try:
+            sent = await send_to_many(self.ctx, [m.conn_id for m in members if m.conn_id],
+                                      message)
+        finally:
+            await deliveries.record(group, item.id, members, sent)
         return SentResponse(f"#{group.local_name}", message.msg_id, cmd.text)
 
     async def list_members(self, cmd: gc.ListMembers) -> ChatResponse:
@@ -185,15 +209,32 @@ class GroupActions:
             raise ChatError(f"you cannot remove a member with the role {member.role}")
         if member.status in (MemberStatus.REMOVED, MemberStatus.LEFT):
             raise ChatError(f"{cmd.member} is no longer a member")
-        sent = await self._broadcast(group, wrap(MemberDelete(member.member_id)))
-        await drop_member(self.ctx, member, MemberStatus.REMOVED, sent)
+        message = wrap(MemberDelete(member.member_id))
+        async with self.ctx.tx() as s:
+            await keep_pending(s, group.id, message)  # for members not connected yet
+        sent = await self._broadcast(group, message)
+        await drop_member(self.ctx, member, MemberStatus.REMOVED, sent,
+                          notice=f"you removed {member.local_name}")
         return OkResponse(f"{cmd.member} removed from #{group.local_name}")
 
     async def leave(self, cmd: gc.LeaveGroup) -> ChatResponse:
-        group = await self._group(cmd.group, GroupStatus.CONNECTED, GroupStatus.ACCEPTED)
-        sent = await self._broadcast(group, wrap(GroupLeave()))
-        await close_group(self.ctx, group, GroupStatus.LEFT, sent)
-        return OkResponse(f"you left #{group.local_name}")
+        """Leave; while members this user introduced wait for their invitations, first pass
+        those on (the pairs connect without us), unless ``/l`` is given again."""
+        group = await self._group(cmd.group, GroupStatus.CONNECTED, GroupStatus.ACCEPTED,
+                                  GroupStatus.LEAVING)
+        if group.status == GroupStatus.CONNECTED:
+            async with self.ctx.tx() as s:
+                pending = await gq.unforwarded_intros(s, group.id)
+                if pending:
+                    row = await s.get(Group, group.id)
+                    assert row is not None
+                    row.status, row.updated_at = GroupStatus.LEAVING.value, now_ms()
+            if pending:
+                return OkResponse(f"leaving #{group.local_name} once {len(pending)} "
+                                  "introduction(s) in flight are passed on (/l again leaves "
+                                  "now)", group=group.local_name)
+        await leave_now(self.ctx, group)
+        return OkResponse(f"you left #{group.local_name}", group=group.local_name)
 
     async def delete(self, cmd: gc.DeleteGroup) -> ChatResponse:
         group = await self._group(cmd.group)
@@ -202,7 +243,8 @@ class GroupActions:
                 raise ChatError(f"#{group.local_name}: only owners can delete the group "
                                 "(/l leaves it)")
             sent = await self._broadcast(group, wrap(GroupDelete()))
-            await close_group(self.ctx, group, GroupStatus.DELETED, sent)
+            await close_group(self.ctx, group, GroupStatus.DELETED, sent,
+                              notice="you deleted the group")
             return OkResponse(f"#{group.local_name} deleted for everyone")
         if group.status in (GroupStatus.INVITED, GroupStatus.ACCEPTED):
             await close_group(self.ctx, group, GroupStatus.LEFT)
@@ -224,6 +266,7 @@ class GroupActions:
             row = await s.get(GroupMember, member.id)
             if row is not None:
                 row.role, row.updated_at = cmd.role.value, now_ms()
+                await add_notice(s, group.id, row.id, f"{row.local_name} is now {cmd.role}")
         return OkResponse(f"{cmd.member} is now {cmd.role} in #{group.local_name}")
 
     async def set_profile(self, cmd: gc.SetGroupProfile) -> ChatResponse:
@@ -236,7 +279,15 @@ class GroupActions:
             if row is not None:
                 row.display_name, row.description = cmd.name, cmd.description
                 row.updated_at = now_ms()
+                await add_notice(s, group.id, None, "you changed the group profile")
         return OkResponse(f"#{group.local_name} profile updated")
+
+
+async def leave_now(ctx: ChatContext, group: Group) -> None:
+    async with ctx.db.session() as s:
+        conns = [m.conn_id for m in await gq.connected_members(s, group.id) if m.conn_id]
+    sent = await send_to_many(ctx, conns, wrap(GroupLeave()))
+    await close_group(ctx, group, GroupStatus.LEFT, sent, notice="you left")
 
 
 def profile_of_contact(contact: Any) -> Any:
@@ -248,35 +299,42 @@ def profile_of_contact(contact: Any) -> Any:
 
 async def _delete_conn(ctx: ChatContext, conn_id: str, sent: dict[str, int] | None) -> None:
     if sent and conn_id in sent:
-        delete_after(ctx, conn_id, sent[conn_id])  # the notice must leave the outbox first
+        await delete_when_sent(ctx, conn_id)  # the notice must leave the outbox first
         return
     with contextlib.suppress(AgentError):
         await ctx.agent.delete_connection(conn_id)
 
 
 async def drop_member(ctx: ChatContext, member: GroupMember, status: MemberStatus,
-                      sent: dict[str, int] | None = None) -> None:
+                      sent: dict[str, int] | None = None, *, notice: str | None = None) -> None:
     """Mark ``member`` gone and delete this user's connection to it (after ``sent``, the
-    notices just queued, left the outbox)."""
+    notices just queued, left the outbox); ``notice`` goes into the conversation."""
     conn_id = member.conn_id
     async with ctx.tx() as s:
         row = await s.get(GroupMember, member.id)
         if row is not None:
             row.status, row.conn_id, row.updated_at = status.value, None, now_ms()
+            await drop_pending(s, row.id)
+            if notice:
+                await add_notice(s, row.group_id, row.id, notice)
     if conn_id is not None:
         await _delete_conn(ctx, conn_id, sent)
 
 
 async def close_group(ctx: ChatContext, group: Group, status: GroupStatus,
-                      sent: dict[str, int] | None = None) -> None:
+                      sent: dict[str, int] | None = None, *, notice: str | None = None,
+                      about: int | None = None) -> None:
     """This user is out of the group: every member connection is deleted; history is kept."""
     async with ctx.tx() as s:
         members = await gq.members(s, group.id)
         row = await s.get(Group, group.id)
         if row is not None:
             row.status, row.updated_at = status.value, now_ms()
+            if notice:
+                await add_notice(s, row.id, about, notice)
         conns = [m.conn_id for m in members if m.conn_id]
         for m in members:
             m.conn_id = None
+            await drop_pending(s, m.id)
     for conn_id in conns:
         await _delete_conn(ctx, conn_id, sent)

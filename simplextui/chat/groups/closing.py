@@ -1,9 +1,9 @@
 """Deleting member connections only after the last message to them left the outbox.
 
 Deleting an agent connection drops its unsent outbox rows, so a leave, removal or deletion
-notice must be accepted by the server first: the connection is deleted when the agent reports
-``MessageSent`` for that message (kept in memory; after a restart the receivers' own deletion,
-which they do on receiving the notice, cleans up instead).
+notice must be accepted by the server first. The agent does this itself, persistently
+(``delete_connection(conn_id, after_outbox=True)``: the connection is marked in the agent's
+database and deleted once its outbox is empty, also after a restart).
 """
 
 from __future__ import annotations
@@ -13,24 +13,10 @@ import contextlib
 from simplextui.agent.errors import AgentError
 from simplextui.chat.context import ChatContext
 
-__all__ = ["delete_after", "on_sent"]
+__all__ = ["delete_when_sent"]
 
 
-def _pending(ctx: ChatContext) -> dict[str, int]:
-    pending: dict[str, int] = ctx.__dict__.setdefault("_group_conn_deletes", {})
-    return pending
-
-
-def delete_after(ctx: ChatContext, conn_id: str, agent_msg_id: int) -> None:
-    """Delete ``conn_id`` once message ``agent_msg_id`` on it was sent."""
-    _pending(ctx)[conn_id] = agent_msg_id
-
-
-async def on_sent(ctx: ChatContext, conn_id: str, agent_msg_id: int) -> None:
-    pending = _pending(ctx)
-    last = pending.get(conn_id)
-    if last is None or agent_msg_id < last:
-        return
-    del pending[conn_id]
+async def delete_when_sent(ctx: ChatContext, conn_id: str) -> None:
+    """Delete ``conn_id`` once everything queued on it (e.g. a notice) was sent."""
     with contextlib.suppress(AgentError):
-        await ctx.agent.delete_connection(conn_id)
+        await ctx.agent.delete_connection(conn_id, after_outbox=True)

@@ -2,7 +2,10 @@
 
 ``/g NAME``, ``/a GROUP CONTACT [ROLE]``, ``/j GROUP``, ``#GROUP TEXT``, ``/ms GROUP``,
 ``/rm GROUP MEMBER``, ``/l GROUP``, ``/d #GROUP``, ``/mr GROUP MEMBER ROLE``,
-``/gp GROUP NAME [DESCRIPTION]``. A group may be written with or without ``#``.
+``/gp GROUP NAME [DESCRIPTION]``, ``/set history|symmetric|approval #GROUP VALUE``,
+``/approve #GROUP MEMBER``, ``/reject #GROUP MEMBER``, ``/tail #GROUP [N]``. A group may be
+written with or without ``#`` (``/reject`` and ``/tail`` need it: without, they are the
+contact commands).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simplextui.chat.groups.links_commands import LINK_HELP  # GROUP-LINKS hook
+from simplextui.chat.groups.links_commands import register as register_links  # GROUP-LINKS
 from simplextui.chat.names import InvalidName, validate_display_name
 from simplextui.protocol.group_events import GroupRole
 
 __all__ = [
     "GROUP_HELP",
     "AddMember",
+    "ApproveMember",
     "ChangeRole",
     "CreateGroup",
     "DeleteGroup",
@@ -23,9 +29,14 @@ __all__ = [
     "JoinGroup",
     "LeaveGroup",
     "ListMembers",
+    "MarkGroupRead",
     "RemoveMember",
     "SendGroup",
+    "SetApproval",
     "SetGroupProfile",
+    "SetHistory",
+    "SetSymmetric",
+    "TailGroup",
     "parse_group_send",
     "register",
 ]
@@ -90,9 +101,56 @@ class SetGroupProfile:
     description: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SetHistory:
+    """``/set history #G N|off``: how many messages a new member gets from its inviter."""
+
+    group: str
+    count: int  # 0: off
+
+
+@dataclass(frozen=True, slots=True)
+class SetSymmetric:
+    """``/set symmetric #G on|off`` (owner, while the group has no other members)."""
+
+    group: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetApproval:
+    """``/set approval #G N|off``: additions once the group has N members wait for approval."""
+
+    group: str
+    threshold: int | None  # None: off
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveMember:
+    """``/approve #G MEMBER`` (``approve=False``: ``/reject #G MEMBER``)."""
+
+    group: str
+    member: str
+    approve: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MarkGroupRead:
+    """``/read #GROUP``: the group's received messages are read."""
+
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class TailGroup:
+    group: str
+    count: int = 10
+
+
 GroupCommand = (
     CreateGroup | AddMember | JoinGroup | SendGroup | ListMembers | RemoveMember | LeaveGroup
-    | DeleteGroup | ChangeRole | SetGroupProfile
+    | DeleteGroup | ChangeRole | SetGroupProfile | SetHistory | SetSymmetric | SetApproval
+    | ApproveMember | TailGroup | MarkGroupRead
 )
 
 GROUP_HELP = """\
@@ -106,7 +164,14 @@ Groups
   /mr GROUP MEMBER ROLE        change a member's role (admins and owners)
   /gp GROUP NAME [DESCR]       change the group profile (owners)
   /l GROUP                     leave the group
-  /d #GROUP                    delete the group (owners: for everyone)"""
+  /d #GROUP                    delete the group (owners: for everyone)
+  /tail #GROUP [N]             the last N messages of the group (default 10)
+  /set history #GROUP N|off    messages a new member gets from its inviter (default 100)
+  /set symmetric #GROUP on|off all members equal: anyone adds and removes (owner, empty group)
+  /set approval #GROUP N|off   symmetric: additions to a group of N or more members wait
+  /approve #GROUP MEMBER       connect to a member waiting for your approval
+  /reject #GROUP MEMBER        refuse a member waiting for your approval
+""" + LINK_HELP  # GROUP-LINKS hook
 
 
 def _error(message: str) -> Exception:
@@ -207,6 +272,68 @@ def delete_or(fallback: Callable[[str], object]) -> Callable[[str], object]:
     return parse
 
 
+MAX_HISTORY = 1000
+MAX_TAIL = 1000
+
+
+def _number(token: str, what: str, low: int, high: int) -> int:
+    if not token.isdigit() or not low <= int(token) <= high:
+        raise _error(f"{what} must be a number from {low} to {high} or off, not {token!r}")
+    return int(token)
+
+
+def _set(args: str) -> GroupCommand:
+    usage = "/set history|symmetric|approval #GROUP VALUE"
+    parts = _words(args, 3, 3, usage)
+    what, group, value = parts[0].lower(), group_name(parts[1]), parts[2].lower()
+    if what == "history":
+        return SetHistory(group, 0 if value == "off" else
+                          _number(value, "history", 0, MAX_HISTORY))
+    if what == "symmetric":
+        if value not in ("on", "off"):
+            raise _error("usage: /set symmetric #GROUP on|off")
+        return SetSymmetric(group, value == "on")
+    if what == "approval":
+        return SetApproval(group, None if value == "off" else
+                           _number(value, "approval", 1, 100_000))
+    raise _error(f"usage: {usage}")
+
+
+def _approve(args: str) -> GroupCommand:
+    parts = _words(args, 2, 2, "/approve #GROUP MEMBER")
+    return ApproveMember(group_name(parts[0]), member_name(parts[1]))
+
+
+def _reject_or(args: str) -> object:
+    """``/reject #GROUP MEMBER``; ``/reject NAME`` stays the contact request command."""
+    if args.startswith("#"):
+        parts = _words(args, 2, 2, "/reject #GROUP MEMBER")
+        return ApproveMember(group_name(parts[0]), member_name(parts[1]), approve=False)
+    from simplextui.chat import commands as cc
+
+    return cc._one_contact("/reject NAME", cc.RejectRequest)(args)
+
+
+def _tail_or(args: str) -> object:
+    """``/tail #GROUP [N]``; anything else is the contact ``/tail``."""
+    if args.startswith("#"):
+        parts = _words(args, 1, 2, "/tail #GROUP [N]")
+        count = _number(parts[1], "N", 1, MAX_TAIL) if len(parts) == 2 else 10
+        return TailGroup(group_name(parts[0]), count)
+    from simplextui.chat import commands as cc
+
+    return cc._tail(args)
+
+
+def read_or(fallback: Callable[[str], object]) -> Callable[[str], object]:
+    """``/read #GROUP`` marks a group read; anything else goes on to the contact command."""
+    def parse(args: str) -> object:
+        if args.startswith("#"):
+            return MarkGroupRead(group_name(_words(args, 1, 1, "/read #GROUP")[0]))
+        return fallback(args)
+    return parse
+
+
 def register(add: Callable[[tuple[str, ...], Callable[[str], GroupCommand]], None]) -> None:
     add(("/g", "/group"), _create)
     add(("/a", "/add"), _add)
@@ -216,3 +343,8 @@ def register(add: Callable[[tuple[str, ...], Callable[[str], GroupCommand]], Non
     add(("/l", "/leave"), _one_group(LeaveGroup, "/l GROUP"))
     add(("/mr", "/member_role"), _role)
     add(("/gp", "/group_profile"), _profile)
+    add(("/set",), _set)
+    add(("/approve",), _approve)
+    add(("/rc", "/reject"), _reject_or)  # type: ignore[arg-type]
+    add(("/tail",), _tail_or)  # type: ignore[arg-type]
+    register_links(add)  # GROUP-LINKS hook: /create, /show, /delete link

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from simplextui.agent import events as ae
+from simplextui.agent.errors import AgentError
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext
 from simplextui.chat.events import (
@@ -21,12 +22,19 @@ from simplextui.chat.events import (
     MemberConnectedAll,
     MemberConnectedEvent,
     MemberLeft,
+    MemberPendingApproval,
     MemberRemoved,
     MemberRoleChanged,
     MessageReceived,
 )
 from simplextui.chat.groups import store as gq
-from simplextui.chat.groups.actions import can_manage, close_group, drop_member
+from simplextui.chat.groups.actions import can_manage, close_group, drop_member, leave_now
+from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.history import receive_history, send_history
+from simplextui.chat.groups.notices import add_notice
+from simplextui.chat.groups.pending import send_pending
+from simplextui.chat.groups.races import catch_up
+from simplextui.chat.groups.rejection import rejected
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
 from simplextui.protocol.chat_events import (
     ChatEventError,
@@ -50,6 +58,7 @@ from simplextui.protocol.group_events import (
     MemberIntro,
     MemberInvitation,
     MemberNew,
+    MemberRejected,
     MemberSelf,
     MsgForward,
 )
@@ -59,6 +68,7 @@ from simplextui.store.chat_models import (
     GroupIntro,
     GroupMember,
     GroupStatus,
+    ItemStatus,
     MemberStatus,
 )
 
@@ -122,9 +132,18 @@ class GroupInbound:
                 log.warning("member connection %s with unexpected info dropped", event.conn_id)
                 return True
             group = await gq.group_of(s, member)
-            if member.status == MemberStatus.CONNECTED:
-                return True  # a repeat
-            if member.status not in ACTIVE:
+            introducer = (await s.get(GroupMember, member.introducer_id)
+                          if member.introducer_id else None)
+            repeat = member.status == MemberStatus.CONNECTED
+            if not repeat and member.status not in ACTIVE:
+                return True
+        if repeat:  # the agent delivers again after a crash: redo what may not have been sent
+            await self._after_connected(group, member, info, introducer, repeat=True)
+            return True
+        async with self.ctx.tx() as s:
+            member = await s.get(GroupMember, member.id)
+            group = await s.get(Group, group.id)
+            if member is None or group is None or member.status not in ACTIVE:
                 return True
             member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
             p = info.profile
@@ -132,30 +151,55 @@ class GroupInbound:
             is_host = member.id == group.host_id
             if is_host and group.status == GroupStatus.ACCEPTED:
                 group.status = GroupStatus.CONNECTED.value
-            introducer = (await s.get(GroupMember, member.introducer_id)
-                          if member.introducer_id else None)
-            new_member = isinstance(info, GroupAccept)
+                await add_notice(s, group.id, None, "you joined")
+            if isinstance(info, GroupAccept) or member.joined_later:
+                await add_notice(s, group.id, member.id, f"{member.local_name} joined")
         await self.ctx.emit(MemberConnectedEvent(group.local_name, member.local_name))
-        if new_member:
-            await self._introduce(group, member)
-        elif introducer is not None and introducer.conn_id is not None:
-            await self.ctx.send_event(introducer.conn_id, MemberConnected(member.member_id))
+        await self._after_connected(group, member, info, introducer)
         return True
 
-    async def _introduce(self, group: Group, new: GroupMember) -> None:
-        """Announce ``new`` to every connected member and introduce each of them to it."""
+    async def _after_connected(self, group: Group, member: GroupMember,
+                               info: GroupAccept | MemberSelf, introducer: GroupMember | None,
+                               *, repeat: bool = False) -> None:
+        await send_pending(self.ctx, member)  # before anything else on this connection
+        if isinstance(info, GroupAccept):
+            await self._introduce(group, member, repeat=repeat)
+        elif introducer is not None and introducer.conn_id is not None:
+            await self.ctx.send_event(introducer.conn_id, MemberConnected(member.member_id))
+        await catch_up(self.ctx, group, can_manage(group, group.role), resend=repeat)
+
+    async def _introduce(self, group: Group, new: GroupMember, *, repeat: bool = False) -> None:
+        """Announce ``new`` to every connected member and introduce each of them to it. Again
+        (``repeat``, after a crash): the introductions whose invitation has not come back yet
+        are sent again (receivers ignore repeats), the new ones made."""
         async with self.ctx.tx() as s:
             existing = [m for m in await gq.connected_members(s, group.id) if m.id != new.id]
+            made = {i.re_member_id: i for i in await gq.intros_of(s, new.id)}
+            if repeat and not made and existing:
+                log.info("#%s: introducing %s again after a restart", group.local_name,
+                         new.local_name)
             for m in existing:
-                s.add(GroupIntro(group_id=group.id, re_member_id=m.id, to_member_id=new.id,
-                                 invitation_forwarded=False, re_connected=False,
-                                 to_connected=False, created_at=now_ms()))
+                if m.id not in made:
+                    s.add(GroupIntro(group_id=group.id, re_member_id=m.id, to_member_id=new.id,
+                                     invitation_forwarded=False, re_connected=False,
+                                     to_connected=False, created_at=now_ms()))
+            existing = [m for m in existing
+                        if m.id not in made or not made[m.id].invitation_forwarded]
+        if repeat and not existing:
+            return
         conns = [m.conn_id for m in existing if m.conn_id]
-        await send_to_many(self.ctx, conns, wrap(MemberNew(gq.member_info(new))))
+        introduced_to = tuple(m.member_id for m in existing)
+        await send_to_many(self.ctx, conns, wrap(MemberNew(gq.member_info(new), introduced_to)))
         assert new.conn_id is not None
         for m in existing:
             await self.ctx.send_event(new.conn_id, MemberIntro(gq.member_info(m)))
+        await send_history(self.ctx, group, new)
         if not existing:
+            async with self.ctx.tx() as s:
+                row = await s.get(GroupMember, new.id)
+                if row is None or row.all_connected:
+                    return
+                row.all_connected = True
             await self.ctx.emit(MemberConnectedAll(group.local_name, new.local_name))
 
     async def deleted(self, event: ae.ConnectionDeleted) -> bool:
@@ -169,6 +213,15 @@ class GroupInbound:
             left = [m for m in await gq.members(s, group.id) if m.conn_id is not None]
         if group.status == GroupStatus.REMOVED and not left:
             await self.ctx.emit(GroupEmpty(group.local_name))
+        return True
+
+    async def status(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> bool:
+        """A sent/delivered status on a member connection; False if ``conn_id`` is not one."""
+        async with self.ctx.db.session() as s:
+            member = await gq.member_by_conn(s, conn_id)
+        if member is None:
+            return False
+        await deliveries_of(self.ctx).status(member, agent_msg_id, status)
         return True
 
     # --- messages -------------------------------------------------------------------------------
@@ -204,8 +257,10 @@ class GroupInbound:
             await self._forwarded(group, sender, event, out)
             return
         if isinstance(event, FORWARDED):
-            await self._forward(group, sender, message, ts)
-            await self._authored(group, sender, message, ts, False, out)
+            if not await self._allowed(group, sender, event):
+                return  # refused: not applied, and not forwarded either
+            sent = await self._forward(group, sender, message, ts)
+            await self._authored(group, sender, message, ts, False, out, sent)
         elif isinstance(event, MemberNew):
             await self._member_new(group, sender, event)
         elif isinstance(event, MemberIntro):
@@ -216,6 +271,8 @@ class GroupInbound:
             await self._member_forward(group, sender, event)
         elif isinstance(event, MemberConnected):
             await self._member_connected(group, sender, event, out)
+        elif isinstance(event, MemberRejected):
+            await rejected(self.ctx, group, sender, event)
         else:
             log.info("group event %s from %s ignored", message.event_name, sender.local_name)
 
@@ -234,10 +291,15 @@ class GroupInbound:
         if event.member.member_id == group.member_id:
             return
         async with self.ctx.tx() as s:
-            if await gq.member_by_id(s, group.id, event.member.member_id) is None:
-                await gq.add_member(s, group.id, event.member.member_id, event.member.role,
-                                    event.member.profile, MemberStatus.INTRODUCED,
-                                    introducer_id=sender.id)
+            member = await gq.member_by_id(s, group.id, event.member.member_id)
+            if member is None:
+                member = await gq.add_member(s, group.id, event.member.member_id,
+                                             event.member.role, event.member.profile,
+                                             MemberStatus.INTRODUCED, introducer_id=sender.id)
+            member.joined_later = True
+            if event.introduced_to is not None and member.announced_to is None:
+                member.announced_to = " ".join(event.introduced_to)
+        await catch_up(self.ctx, group, can_manage(group, group.role))
 
     async def _member_intro(self, group: Group, sender: GroupMember, event: MemberIntro) -> None:
         if sender.id != group.host_id or not self._may_manage(group, sender, "introduce"):
@@ -257,7 +319,15 @@ class GroupInbound:
             assert row is not None
             row.conn_id = conn_id
         assert sender.conn_id is not None
-        await self.ctx.send_event(sender.conn_id, MemberInvitation(member.member_id, link))
+        try:
+            await self.ctx.send_event(sender.conn_id, MemberInvitation(member.member_id, link))
+        except AgentError:
+            async with self.ctx.db.session() as s:
+                row_group = await s.get(Group, group.id)
+            if row_group is not None and row_group.status in (GroupStatus.CONNECTED,
+                                                              GroupStatus.ACCEPTED):
+                raise
+            log.info("#%s: left meanwhile; the introduction is dropped", group.local_name)
 
     async def _member_invitation(self, group: Group, sender: GroupMember,
                                  event: MemberInvitation) -> None:
@@ -276,6 +346,16 @@ class GroupInbound:
             intro.invitation_forwarded = True
         await self.ctx.send_event(existing.conn_id,
                                   MemberForward(gq.member_info(sender), event.conn_req))
+        await self._leave_if_done(group)
+
+    async def _leave_if_done(self, group: Group) -> None:
+        """``/l`` waited for the introductions in flight: leave once they are passed on."""
+        async with self.ctx.db.session() as s:
+            row = await s.get(Group, group.id)
+            if row is None or row.status != GroupStatus.LEAVING \
+                    or await gq.unforwarded_intros(s, group.id):
+                return
+        await leave_now(self.ctx, row)
 
     async def _member_forward(self, group: Group, sender: GroupMember,
                               event: MemberForward) -> None:
@@ -289,6 +369,8 @@ class GroupInbound:
                                              MemberStatus.INTRODUCED, introducer_id=sender.id)
         if member.conn_id is not None or member.status not in ACTIVE:
             return  # a repeat, or gone meanwhile
+        if await self._hold_for_approval(group, sender, member, event.conn_req):
+            return
         conn_id = await self.ctx.agent.join(event.conn_req, member_self_info(self.ctx, group))
         async with self.ctx.tx() as s:
             row = await s.get(GroupMember, member.id)
@@ -296,6 +378,28 @@ class GroupInbound:
             if row.conn_id is None:
                 row.conn_id = conn_id
             row.introducer_id = sender.id
+
+    async def _hold_for_approval(self, group: Group, sender: GroupMember, member: GroupMember,
+                                 conn_req: str) -> bool:
+        """Symmetric group with ``/set approval`` N: once the group has N members, a member
+        added by a non-owner waits for this user's ``/approve`` (the invitation is kept)."""
+        if not group.symmetric or group.approval_threshold is None \
+                or GroupRole(sender.role) is GroupRole.OWNER:
+            return False
+        async with self.ctx.tx() as s:
+            others = [m for m in await gq.members(s, group.id)
+                      if m.id != member.id and m.status in ACTIVE]
+            if len(others) + 1 < group.approval_threshold:
+                return False
+            row = await s.get(GroupMember, member.id)
+            assert row is not None
+            row.status = MemberStatus.PENDING_APPROVAL.value
+            row.pending_conn_req, row.introducer_id = conn_req, sender.id
+            await add_notice(s, group.id, row.id, f"{row.local_name}, added by "
+                             f"{sender.local_name}, waits for your approval")
+        await self.ctx.emit(MemberPendingApproval(group.local_name, member.local_name,
+                                                  sender.local_name))
+        return True
 
     async def _member_connected(self, group: Group, sender: GroupMember,
                                 event: MemberConnected, out: list[ChatEvent]) -> None:
@@ -313,17 +417,54 @@ class GroupInbound:
                     intro.to_connected = True
                 if intro.re_connected and intro.to_connected:
                     new = await s.get(GroupMember, intro.to_member_id)
-                    if new is not None and not await gq.open_intros_with(s, new.id):
+                    if new is not None and not new.all_connected \
+                            and not await gq.open_intros_with(s, new.id):
+                        new.all_connected = True  # told once, catch-up pairs included
                         done_for = new
         if done_for is not None:
             out.append(MemberConnectedAll(group.local_name, done_for.local_name))
 
     # --- forwarding -------------------------------------------------------------------------
 
+    async def _allowed(self, group: Group, author: GroupMember, event: object) -> bool:
+        """Does ``author``'s role allow ``event`` (one of ``FORWARDED``)? Checked before it is
+        forwarded, so an introducer never passes on what it refuses; ``_authored`` applies
+        the same rules (and checks the state, which may change meanwhile)."""
+        g, role = group.local_name, GroupRole(author.role)
+        if author.status not in ACTIVE:
+            return False
+        if isinstance(event, MsgNew) and role is GroupRole.OBSERVER:
+            log.warning("#%s: message from observer %s refused", g, author.local_name)
+            return False
+        if isinstance(event, GroupDelete | GroupInfo) and role is not GroupRole.OWNER:
+            log.warning("#%s: %s is not an owner: %s refused", g, author.local_name,
+                        type(event).__name__)
+            return False
+        if isinstance(event, GroupMemberRole) and (role.rank < GroupRole.ADMIN.rank
+                                                   or event.role.rank > role.rank):
+            log.warning("#%s: %s may not grant %s", g, author.local_name, event.role)
+            return False
+        if isinstance(event, MemberDelete) and not self._may_manage(group, author,
+                                                                    "remove members"):
+            return False
+        if isinstance(event, MemberDelete | GroupMemberRole):
+            if event.member_id == group.member_id:
+                target_role = GroupRole(group.role)
+            else:
+                async with self.ctx.db.session() as s:
+                    target = await gq.member_by_id(s, group.id, event.member_id)
+                if target is None:
+                    return True  # unknown here: nothing to apply, others may know it
+                target_role = GroupRole(target.role)
+            if target_role.rank > role.rank:
+                log.warning("#%s: %s may not change an %s", g, author.local_name, target_role)
+                return False
+        return True
+
     async def _forward(self, group: Group, author: GroupMember, message: ChatMessage,
-                       ts: int) -> None:
+                       ts: int) -> dict[str, int]:
         """As an introducer, re-send ``author``'s message to the members it introduced to
-        (or was introduced to) that are not connected with it yet."""
+        (or was introduced to) that are not connected with it yet; the agent ids sent."""
         async with self.ctx.db.session() as s:
             targets: list[str] = []
             for intro in await gq.open_intros_with(s, author.id):
@@ -336,12 +477,16 @@ class GroupInbound:
         if targets:
             forward = MsgForward(author.member_id, author.display_name, ts, message)
             try:
-                await send_to_many(self.ctx, targets, wrap(forward))
+                return await send_to_many(self.ctx, targets, wrap(forward))
             except ChatEventError as exc:  # too large once wrapped
                 log.warning("#%s: cannot forward %s: %s", group.local_name, message.msg_id, exc)
+        return {}
 
     async def _forwarded(self, group: Group, sender: GroupMember, event: MsgForward,
                          out: list[ChatEvent]) -> None:
+        if event.history:
+            await receive_history(self.ctx, group, sender, event, out)
+            return
         if not self._may_manage(group, sender, "forward messages"):
             return
         async with self.ctx.db.session() as s:
@@ -354,7 +499,10 @@ class GroupInbound:
     # --- events authored by a member (received directly or forwarded) ---------------------
 
     async def _authored(self, group: Group, author: GroupMember, message: ChatMessage, ts: int,
-                        forwarded: bool, out: list[ChatEvent]) -> None:
+                        forwarded: bool, out: list[ChatEvent],
+                        sent: dict[str, int] | None = None) -> None:
+        """Apply ``author``'s event; ``sent``: what was just forwarded (the connections
+        dropped here are deleted only once it left the outbox)."""
         event = message.event
         g = group.local_name
         if author.status not in ACTIVE:
@@ -370,15 +518,17 @@ class GroupInbound:
                 out.append(MessageReceived(f"#{g}", author.local_name, event.content.text,
                                            message.msg_id, ts))
         elif isinstance(event, GroupLeave):
-            await drop_member(self.ctx, author, MemberStatus.LEFT)
+            await drop_member(self.ctx, author, MemberStatus.LEFT, sent,
+                              notice=f"{author.local_name} left")
             out.append(MemberLeft(g, author.local_name))
         elif isinstance(event, MemberDelete):
-            await self._member_delete(group, author, event, out)
+            await self._member_delete(group, author, event, out, sent)
         elif isinstance(event, GroupDelete):
             if GroupRole(author.role) is not GroupRole.OWNER:
                 log.warning("#%s: %s is not an owner: deletion refused", g, author.local_name)
                 return
-            await close_group(self.ctx, group, GroupStatus.DELETED)
+            await close_group(self.ctx, group, GroupStatus.DELETED, sent,
+                              notice=f"{author.local_name} deleted the group", about=author.id)
             out.append(GroupDeleted(g, author.local_name))
         elif isinstance(event, GroupInfo):
             if GroupRole(author.role) is not GroupRole.OWNER:
@@ -391,13 +541,15 @@ class GroupInbound:
                     return
                 row.display_name = event.group_profile.display_name
                 row.description = event.group_profile.description
+                await add_notice(s, group.id, author.id,
+                                 f"{author.local_name} changed the group profile")
             out.append(GroupUpdated(g, event.group_profile.display_name,
                                     event.group_profile.description))
         elif isinstance(event, GroupMemberRole):
             await self._role(group, author, event, out)
 
     async def _member_delete(self, group: Group, author: GroupMember, event: MemberDelete,
-                             out: list[ChatEvent]) -> None:
+                             out: list[ChatEvent], sent: dict[str, int] | None = None) -> None:
         g = group.local_name
         if not self._may_manage(group, author, "remove members"):
             return
@@ -410,16 +562,18 @@ class GroupInbound:
                 if row is None or row.status == GroupStatus.REMOVED:
                     return
                 row.status = GroupStatus.REMOVED.value
+                await add_notice(s, group.id, None, f"you were removed by {author.local_name}")
             out.append(MemberRemoved(g, self.ctx.user.display_name, author.local_name))
             return
         async with self.ctx.db.session() as s:
             target = await gq.member_by_id(s, group.id, event.member_id)
-        if target is None or target.status not in ACTIVE:
+        if target is None or target.status not in (*ACTIVE, MemberStatus.PENDING_APPROVAL):
             return
         if GroupRole(target.role).rank > GroupRole(author.role).rank:
             log.warning("#%s: %s may not remove an %s", g, author.local_name, target.role)
             return
-        await drop_member(self.ctx, target, MemberStatus.REMOVED)
+        await drop_member(self.ctx, target, MemberStatus.REMOVED, sent,
+                          notice=f"{target.local_name} was removed by {author.local_name}")
         out.append(MemberRemoved(g, target.local_name, author.local_name))
 
     async def _role(self, group: Group, author: GroupMember, event: GroupMemberRole,
@@ -434,11 +588,16 @@ class GroupInbound:
                 row = await s.get(Group, group.id)
                 if row is None or GroupRole(row.role).rank > mine.rank:
                     return
+                if row.role != event.role.value:
+                    await add_notice(s, group.id, None, f"you are now {event.role}")
                 row.role, name = event.role.value, self.ctx.user.display_name
             else:
                 target = await gq.member_by_id(s, group.id, event.member_id)
                 if target is None or GroupRole(target.role).rank > mine.rank:
                     return
+                if target.role != event.role.value:
+                    await add_notice(s, group.id, target.id,
+                                     f"{target.local_name} is now {event.role}")
                 target.role, name = event.role.value, target.local_name
         out.append(MemberRoleChanged(group.local_name, name, event.role.value,
                                      author.local_name))

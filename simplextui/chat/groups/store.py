@@ -16,6 +16,7 @@ from simplextui.store.chat_models import (
     Group,
     GroupIntro,
     GroupMember,
+    ItemKind,
     ItemStatus,
     MemberStatus,
 )
@@ -25,15 +26,18 @@ __all__ = [
     "allocate_group_name",
     "by_name",
     "connected_members",
+    "group_intros",
     "group_of",
     "insert_item",
     "intros_of",
+    "last_messages",
     "member_by_conn",
     "member_by_id",
     "member_by_name",
     "member_info",
     "members",
     "open_intros_with",
+    "unforwarded_intros",
 ]
 
 
@@ -111,6 +115,27 @@ def member_info(member: GroupMember) -> MemberInfo:
                       Profile(member.display_name, member.full_name, member.bio))
 
 
+async def group_intros(s: AsyncSession, group_id: int) -> list[GroupIntro]:
+    result = await s.execute(select(GroupIntro).where(GroupIntro.group_id == group_id))
+    return list(result.scalars())
+
+
+async def unforwarded_intros(s: AsyncSession, group_id: int) -> list[GroupIntro]:
+    """Introductions this user made whose new member's invitation was not passed on yet,
+    between two members still in the group."""
+    result = await s.execute(select(GroupIntro).where(
+        GroupIntro.group_id == group_id, GroupIntro.invitation_forwarded.is_(False)))
+    active = (MemberStatus.INVITED, MemberStatus.INTRODUCED, MemberStatus.CONNECTED)
+    out = []
+    for intro in result.scalars():
+        re_m = await s.get(GroupMember, intro.re_member_id)
+        to_m = await s.get(GroupMember, intro.to_member_id)
+        if re_m is not None and to_m is not None and re_m.status in active \
+                and to_m.status in active and to_m.conn_id is not None:
+            out.append(intro)
+    return out
+
+
 async def intros_of(s: AsyncSession, to_member_id: int) -> list[GroupIntro]:
     result = await s.execute(select(GroupIntro).where(GroupIntro.to_member_id == to_member_id))
     return list(result.scalars())
@@ -126,16 +151,20 @@ async def open_intros_with(s: AsyncSession, member_id: int) -> list[GroupIntro]:
 
 async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None,
                       shared_msg_id: str, text: str, *, forwarded: bool = False,
-                      sent_at: int | None = None) -> ChatItem | None:
-    """A group chat item (``member`` None: sent by this user); None if already there."""
+                      sent_at: int | None = None, history: bool = False,
+                      author: tuple[str, str] | None = None) -> ChatItem | None:
+    """A group chat item (``member`` None: sent by this user, unless ``author``, the
+    (member id, name) of an author unknown here, is given); None if already there."""
     now = now_ms()
-    received = member is not None
+    received = member is not None or author is not None
     stmt = sqlite_insert(ChatItem).values(
         group_id=group_id, member_id=member.id if member else None,
         shared_msg_id=shared_msg_id, direction=Direction.RCV if received else Direction.SND,
         text=text, status=ItemStatus.NEW if received else ItemStatus.PENDING,
         forwarded=forwarded, created_at=now, sent_at=sent_at, updated_at=now, edited=False,
-        deleted=False,
+        deleted=False, kind=ItemKind.MSG, history=history,
+        author_member_id=author[0] if author else None,
+        author_name=author[1] if author else None,
     ).on_conflict_do_nothing(index_elements=["group_id", "shared_msg_id"])
     result = await s.execute(stmt)
     if not result.rowcount:  # type: ignore[attr-defined]
@@ -143,3 +172,20 @@ async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None
     found = await s.execute(select(ChatItem).where(
         ChatItem.group_id == group_id, ChatItem.shared_msg_id == shared_msg_id))
     return found.scalar_one()
+
+
+async def last_messages(s: AsyncSession, group_id: int, count: int
+                        ) -> list[tuple[ChatItem, GroupMember | None]]:
+    """The group's last ``count`` messages (not notices, not deleted), oldest first, each with
+    its author's member row (None: this user, or an author unknown here)."""
+    if count <= 0:
+        return []
+    result = await s.execute(
+        select(ChatItem, GroupMember).outerjoin(GroupMember, ChatItem.member_id == GroupMember.id)
+        .where(ChatItem.group_id == group_id, ChatItem.kind == ItemKind.MSG,
+               ChatItem.deleted.is_(False))
+        .order_by(ChatItem.id.desc()).limit(count))
+    rows: list[tuple[ChatItem, GroupMember | None]] = [
+        (item, member) for item, member in result.all()]
+    rows.reverse()
+    return rows

@@ -149,7 +149,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
         contacts = await data.chats()
         table = self.query_one("#contact-table", DataTable)
         table.clear()
-        for c in sorted(contacts, key=lambda c: c.name):
+        for c in sorted((c for c in contacts if not c.group), key=lambda c: c.name):
             table.add_row(f"@{c.name}", c.full_name, c.status, "✓" if c.verified else "",
                           key=c.name)
         address = await self.sapp.run_command("/sa", show_errors=False,

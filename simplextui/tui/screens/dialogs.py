@@ -41,11 +41,13 @@ class ConfirmDialog(ModalScreen[bool]):
     BINDINGS: ClassVar[Any] = [Binding("escape,n", "cancel", "Cancel", id="dialog.cancel"),
                 Binding("y", "confirm", "Yes", id="dialog.confirm")]
 
-    def __init__(self, question: str, detail: str = "", confirm: str = "OK") -> None:
+    def __init__(self, question: str, detail: str = "", confirm: str = "OK", *,
+                 primary: bool = False) -> None:
         super().__init__(classes="dialog")
         self._question = question
         self._detail = detail
         self._confirm = confirm
+        self._variant: Any = "primary" if primary else "error"  # not destructive: primary
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
@@ -53,7 +55,7 @@ class ConfirmDialog(ModalScreen[bool]):
             if self._detail:
                 yield Static(preview(self._detail, 200), markup=False, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._confirm, variant="error", id="confirm")
+                yield Button(self._confirm, variant=self._variant, id="confirm")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:

@@ -1,4 +1,7 @@
-"""The main screen: chat list, conversation, composer, status bar."""
+"""The main screen: chat list, conversation, composer, status bar.
+
+The open chat is a key: a contact's name (``alice``) or ``#`` and a group's name (``#team``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from simplextui.chat.events import (
     ChatEvent,
     ConnectionErrorEvent,
+    GroupItemStatus,
     MessageDeleted,
     MessageReceived,
     MessageStatus,
@@ -39,7 +43,7 @@ from simplextui.chat.responses import (
 from simplextui.tui import keymap
 from simplextui.tui.completion import Completer
 from simplextui.tui.compose import to_command
-from simplextui.tui.data import ChatSummary, ItemRow
+from simplextui.tui.data import ChatSummary, ItemRow, chat_ref, is_group_key
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import BackendFailed, BackendReady, CommandDone, OpenChat
 from simplextui.tui.widgets.chat_list import ChatList, ChatOptions
@@ -78,7 +82,8 @@ class MainScreen(WorkerErrors, Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        completer = Completer(lambda: [r.name for r in self.rows], lambda: self.requests)
+        completer = Completer(lambda: [r.name for r in self.rows if not r.group],
+                              lambda: self.requests)
         with Horizontal(id="main-body"):
             yield ChatList(id="chats")
             with Vertical(id="chat-pane"):
@@ -147,10 +152,12 @@ class MainScreen(WorkerErrors, Screen[None]):
         if not rows and self.current_chat is None:
             self.conversation.close(EMPTY_HINT)
         elif self.current_chat is None and not self._opening:
-            self.open_chat(rows[0].name)
-        elif self.current_chat is not None and self.current_chat not in {r.name for r in rows}:
+            first = next((r for r in rows if not r.invited), None)
+            if first is not None:
+                self.open_chat(first.key)
+        elif self.current_chat is not None and self.current_chat not in {r.key for r in rows}:
             self.current_chat = None
-            self.conversation.close("That contact was deleted.")
+            self.conversation.close("That chat was deleted.")
             self._header()
 
     def _schedule_refresh(self) -> None:
@@ -171,8 +178,32 @@ class MainScreen(WorkerErrors, Screen[None]):
         self.composer.input.focus()
 
     def open_chat(self, name: str) -> None:
+        """Open the chat with key ``name``; an invitation to a group asks to join first."""
+        summary = next((r for r in self.rows if r.key == name), None)
+        if summary is not None and summary.invited:
+            self._ask_join(summary)
+            return
         self._opening = True
         self._open_chat(name)
+
+    def _ask_join(self, row: ChatSummary) -> None:
+        from simplextui.tui.screens.dialogs import ConfirmDialog
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._join(row.name)
+
+        who = f"@{row.inviter} invited you. " if row.inviter else ""
+        self.app.push_screen(ConfirmDialog(
+            f"Join #{row.name}?", f"{who}{row.full_name or row.display_name}".strip(),
+            "Join", primary=True), done)
+
+    @work(group="composer", exit_on_error=False)
+    async def _join(self, name: str) -> None:
+        response = await self.sapp.run_command(f"/j {name}")
+        if not isinstance(response, ErrorResponse):
+            self._opening = True
+            self._open_chat(f"#{name}")
 
     @work(group="open-chat", exclusive=True, exit_on_error=False)
     async def _open_chat(self, name: str) -> None:
@@ -180,30 +211,34 @@ class MainScreen(WorkerErrors, Screen[None]):
         core = self.sapp.backend.core
         if data is None or core is None:
             return
-        contact_id = await data.contact_id(name)
+        key = await data.chat_key(name)
         self._opening = False
-        if contact_id is None:
-            self.notify(f"no contact @{name}", severity="error")
+        if key is None:
+            self.notify(f"no chat {chat_ref(name)}", severity="error")
             return
-        summary = next((r for r in self.rows if r.name == name), None)
+        summary = next((r for r in self.rows if r.key == name), None)
         unread_from = None
         if summary is None or summary.unread:  # (the query scans the chat: skip it if none)
-            unread_from = await data.first_unread_id(contact_id)
+            unread_from = await data.first_unread_id(key)
         now = self.sapp.clock.now()
         self.current_chat = name
-        self.conversation.open(data, contact_id, name, core.user_name, now.tzinfo, now.date(),
+        title = name.removeprefix("#")
+        self.conversation.open(data, key, title, core.user_name, now.tzinfo, now.date(),
                                unread_from)
         self.query_one(ChatList).set_current(name)
-        self.composer.set_chat(name)
+        self.composer.set_chat(chat_ref(name))
         self._header()
         if unread_from is not None:
             self._mark_read()
 
     def _header(self) -> None:
         header = self.query_one("#chat-header", Static)
-        row = next((r for r in self.rows if r.name == self.current_chat), None)
+        row = next((r for r in self.rows if r.key == self.current_chat), None)
         if self.current_chat is None or row is None:
             header.update(Text(" simplextui", "bold"))
+            return
+        if row.group:
+            header.update(_group_header(row))
             return
         text = Text(f" @{row.name}", "bold")
         if row.full_name:
@@ -228,13 +263,18 @@ class MainScreen(WorkerErrors, Screen[None]):
     async def _send_read(self) -> None:
         self._read_pending = False
         if self.current_chat is not None:
-            await self.sapp.run_command(f"/read @{self.current_chat}", show_errors=False)
+            await self.sapp.run_command(f"/read {chat_ref(self.current_chat)}",
+                                        show_errors=False)
 
     # --- events ---------------------------------------------------------------------------
 
     def _core_event(self, event: ChatEvent) -> None:
         chat = getattr(event, "chat", None)
-        open_chat = f"@{self.current_chat}" if self.current_chat else None
+        open_chat = chat_ref(self.current_chat) if self.current_chat else None
+        group = getattr(event, "group", None)
+        if group is not None and open_chat == f"#{group}":
+            self.conversation.new_messages()  # notices (joined, left...) are items too
+            self._header()
         if isinstance(event, MessageReceived) and chat == open_chat:
             self.conversation.new_messages()
             if self.app.screen is self:
@@ -242,6 +282,8 @@ class MainScreen(WorkerErrors, Screen[None]):
         elif isinstance(event, MessageUpdated | MessageDeleted | ReactionChanged | MessageStatus
                         ) and chat == open_chat:
             self.conversation.changed({event.msg_id})
+        elif isinstance(event, GroupItemStatus) and open_chat == f"#{event.group}":
+            self.conversation.changed({event.msg_id})  # sent / delivered to all
         if isinstance(event, ConnectionErrorEvent):
             self._problem(event.error)
         self._schedule_refresh()
@@ -259,11 +301,14 @@ class MainScreen(WorkerErrors, Screen[None]):
 
     def _command_done(self, done: CommandDone) -> None:
         response = done.response
-        if isinstance(response, SentResponse) and response.chat == f"@{self.current_chat}":
+        if self.current_chat is not None and isinstance(response, SentResponse) and \
+                response.chat == chat_ref(self.current_chat):
             self.conversation.new_messages()
             self.conversation.changed({response.msg_id})
         if not isinstance(response, ErrorResponse):
             self._schedule_refresh()
+            if is_group_key(self.current_chat):
+                self.conversation.new_messages()  # notices of our own changes (removed...)
 
     # --- composer -------------------------------------------------------------------------
 
@@ -276,7 +321,7 @@ class MainScreen(WorkerErrors, Screen[None]):
         line: str | None
         if draft is not None and self.current_chat is not None and text.strip():
             verb = "/reply" if draft.kind == "reply" else "/edit"
-            line = f"{verb} @{self.current_chat} {draft.row.msg_id} {text.strip()}"
+            line = f"{verb} {chat_ref(self.current_chat)} {draft.row.msg_id} {text.strip()}"
         else:
             line = to_command(text, self.current_chat)
         if line is None:
@@ -297,6 +342,8 @@ class MainScreen(WorkerErrors, Screen[None]):
         match response:
             case HelpResponse():
                 self.app.action_help()  # type: ignore[attr-defined]
+            case LinkResponse(kind="group"):
+                self._show_group_link(response)
             case LinkResponse():
                 kind = "invite" if response.kind == "invitation" else "address"
                 self.sapp.action_contacts(kind)
@@ -313,6 +360,21 @@ class MainScreen(WorkerErrors, Screen[None]):
                                                 _describe(response)))
             case _:
                 pass
+
+    def _show_group_link(self, response: LinkResponse) -> None:
+        """``/create link #G`` or ``/show link #G`` typed: the group info shows it as QR."""
+        from simplextui.tui.screens.group_info import GroupInfoScreen
+
+        key = self.current_chat
+        group = key[1:] if key is not None and is_group_key(key) else None
+        if group is None:
+            from simplextui.tui.screens.dialogs import TextDialog
+
+            self.app.push_screen(TextDialog("Group link", response.link))
+            return
+        screen = GroupInfoScreen(group)
+        self.app.push_screen(screen)
+        self.sapp.call_after_refresh(screen.show_link, response)
 
     def _show_link_on_contacts(self, response: LinkResponse) -> None:
         from simplextui.tui.screens.contacts import ContactsScreen
@@ -338,7 +400,12 @@ class MainScreen(WorkerErrors, Screen[None]):
         row, name = message.row, self.current_chat
         if name is None:
             return
+        if is_group_key(name) and message.action != "copy":
+            self.notify("Replies, edits, deletions and reactions are not in groups yet",
+                        severity="warning")
+            return
         author = self._author(row)
+        name = chat_ref(name)
         if message.action == "reply":
             self.composer.start_draft(Draft("reply", row, author))
         elif message.action == "edit":
@@ -358,6 +425,8 @@ class MainScreen(WorkerErrors, Screen[None]):
         core = self.sapp.backend.core
         if row.mine:
             return core.user_name if core else "you"
+        if is_group_key(self.current_chat):
+            return row.sender or "?"
         return self.current_chat or ""
 
     def _delete(self, row: ItemRow, name: str) -> None:
@@ -369,7 +438,7 @@ class MainScreen(WorkerErrors, Screen[None]):
 
         def done(ok: bool | None) -> None:
             if ok:
-                self._run(f"/delete @{name} {row.msg_id}")
+                self._run(f"/delete {name} {row.msg_id}")
 
         self.app.push_screen(ConfirmDialog("Delete this message for everyone?",
                                            row.text, "Delete"), done)
@@ -382,7 +451,7 @@ class MainScreen(WorkerErrors, Screen[None]):
         def done(reaction: str | None) -> None:
             if reaction:
                 verb = "/unreact" if reaction in mine else "/react"
-                self._run(f"{verb} @{name} {row.msg_id} {reaction}")
+                self._run(f"{verb} {name} {row.msg_id} {reaction}")
 
         self.app.push_screen(ReactionDialog(mine), done)
 
@@ -403,14 +472,34 @@ class MainScreen(WorkerErrors, Screen[None]):
 
     def action_contact_info(self) -> None:
         from simplextui.tui.screens.contact_info import ContactInfoScreen
+        from simplextui.tui.screens.group_info import GroupInfoScreen
 
         if self.current_chat is None:
             self.notify("Open a chat first", severity="warning")
             return
-        self.app.push_screen(ContactInfoScreen(self.current_chat))
+        if is_group_key(self.current_chat):
+            self.app.push_screen(GroupInfoScreen(self.current_chat[1:]))
+        else:
+            self.app.push_screen(ContactInfoScreen(self.current_chat))
 
     def action_new_link(self) -> None:
         self.sapp.action_contacts("invite")
+
+    def action_new_group(self) -> None:
+        self.sapp.action_new_group()
+
+
+def _group_header(row: ChatSummary) -> Text:
+    text = Text(f" #{row.name}", "bold")
+    if row.display_name and row.display_name != row.name:
+        text.append(f"  {row.display_name}")
+    if row.full_name:
+        text.append(f"  {row.full_name}", "dim")
+    if row.status == "connected":
+        text.append("  members: F4", "dim")
+    else:
+        text.append(f"  {row.status}", "italic")
+    return text
 
 
 def _describe(response: Any) -> str:

@@ -1,4 +1,5 @@
-"""The chat list: contacts by latest activity, with unread counts, the last message, a filter.
+"""The chat list: contacts and groups (``#team``) by latest activity, with unread counts, the
+last message (with its sender in groups), invitations to join, and a filter.
 
 Typing while the list has focus filters it (the text goes to the filter box); Enter or a click
 opens the highlighted chat.
@@ -53,7 +54,8 @@ class ChatOptions(OptionList):
 
 
 class ChatList(Vertical):
-    """Filter box and list; posts ``ChatList.Opened`` with the contact name."""
+    """Filter box and list; posts ``ChatList.Opened`` with the chat key (``alice``,
+    ``#team``)."""
 
     COMPONENT_CLASSES: ClassVar[Any] = {"chat-list--badge", "chat-list--time", "chat-list--preview",
                          "chat-list--current", "chat-list--unread-name"}
@@ -96,7 +98,7 @@ class ChatList(Vertical):
         if not text:
             return self.rows
         return [r for r in self.rows
-                if text in r.name.lower() or text in r.full_name.lower()
+                if text in r.key.lower() or text in r.full_name.lower()
                 or text in r.display_name.lower()]
 
     def _rebuild(self) -> None:
@@ -108,8 +110,8 @@ class ChatList(Vertical):
             option_id = options.get_option_at_index(options.highlighted).id
             highlighted = option_id or highlighted
         options.clear_options()
-        options.add_options([Option(self._row_text(row, width), id=row.name) for row in rows])
-        names = [row.name for row in rows]
+        options.add_options([Option(self._row_text(row, width), id=row.key) for row in rows])
+        names = [row.key for row in rows]
         if highlighted in names:
             options.highlighted = names.index(highlighted)
         elif names:
@@ -121,10 +123,10 @@ class ChatList(Vertical):
 
         when = short_time(row.last_ts, self._now) if row.last_text is not None else ""
         badge = f" {row.unread} " if row.unread else ""
-        current = row.name == self.current
+        current = row.key == self.current
         title = Text()
         title.append("▌" if current else " ", style("chat-list--current", partial=True))
-        name = row.name + (" ✓" if row.verified else "")
+        name = row.key + (" ✓" if row.verified else "")
         room = max(4, width - 1 - len(when) - len(badge) - 2)
         title.append(name if len(name) <= room else name[: room - 1] + "…",
                      style("chat-list--unread-name", partial=True) if row.unread else "")
@@ -133,7 +135,9 @@ class ChatList(Vertical):
         if badge:
             title.append(" ")
             title.append(badge, style("chat-list--badge", partial=True))
-        if row.status == "pending":
+        if row.group:
+            last = _group_preview(row)
+        elif row.status == "pending":
             last = "waiting for the connection…"
         elif row.status == "deleted":
             last = "left the conversation"
@@ -158,7 +162,7 @@ class ChatList(Vertical):
         event.stop()
         rows = self.visible_rows()
         if rows:
-            self.post_message(self.Opened(rows[0].name))
+            self.post_message(self.Opened(rows[0].key))
             self.query_one("#chat-filter", Input).value = ""
 
     @on(OptionList.OptionSelected)
@@ -175,10 +179,28 @@ class ChatList(Vertical):
         rows = self.visible_rows()
         if not rows:
             return None
-        names = [r.name for r in rows]
+        names = [r.key for r in rows]
         if self.current not in names:
             return names[0]
         return names[(names.index(self.current) + step) % len(names)]
 
     def on_resize(self, event: events.Resize) -> None:
         self._rebuild()
+
+
+def _group_preview(row: ChatSummary) -> str:
+    """The second line of a group's row: invitation, state, or the last message and sender."""
+    if row.status == "invited":
+        who = f"@{row.inviter} " if row.inviter else ""
+        return f"✉ {who}invited you · Enter to join"
+    if row.status == "accepted":
+        return "joining…"
+    if row.last_text is None:
+        return {"left": "you left", "removed": "you were removed",
+                "deleted": "the group was deleted"}.get(row.status, "no messages yet")
+    if row.last_deleted:
+        return "message deleted"
+    if row.last_event:
+        return row.last_text
+    who = "you" if row.last_mine else (row.last_sender or "?")
+    return f"{who}: {row.last_text}"

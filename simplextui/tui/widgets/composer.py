@@ -164,9 +164,10 @@ class Composer(Vertical):
     def input(self) -> ComposerInput:
         return self.query_one(ComposerInput)
 
-    def set_chat(self, name: str | None) -> None:
-        placeholder = (f"Message @{name} — Enter sends, Ctrl+J new line, /help for commands"
-                       if name else "Type a command (/help), or @name message")
+    def set_chat(self, ref: str | None) -> None:
+        """``ref``: the open chat as the command language names it (``@alice``, ``#team``)."""
+        placeholder = (f"Message {ref} — Enter sends, Ctrl+J new line, /help for commands"
+                       if ref else "Type a command (/help), or @name message")
         self.input.placeholder = placeholder
         self.cancel_draft()
 

@@ -5,10 +5,14 @@ read from the database (keyset paging on the message id) as the view nears eithe
 window, and the far end is dropped, so a chat of 100,000 messages opens as fast as a chat of
 ten. Each message is drawn once per width into ``Strip``s (cached); ``render_line`` only picks
 the strip of a line. New messages are followed only while the view is at the bottom.
+
+In a group each message shows its sender (a colour per member) and notices (joined, left,
+removed...) are drawn as a centred, dimmed line.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
@@ -24,10 +28,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from simplextui.tui import keymap
-from simplextui.tui.data import ChatData, ItemRow
+from simplextui.tui.data import ChatData, ChatKey, ItemRow
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.format import day_label, local_time
-from simplextui.tui.widgets.render import MAX_NAME, MessageStyles, render_message
+from simplextui.tui.widgets.render import MAX_NAME, MessageStyles, render_event, render_message
 from simplextui.tui.widgets.styling import foreground
 
 __all__ = ["Conversation"]
@@ -37,6 +41,7 @@ PREFETCH_SCREENS = 2  # read the next page when the view is this many screens fr
 MAX_LOADED = 600
 SAME_SENDER_GAP_MS = 10 * 60_000
 CACHE_SIZE = 4_000
+MEMBER_COLOURS = 6  # conversation--member-1 ... -6
 
 # line kinds
 _ITEM, _DAY, _UNREAD, _MORE, _BEGIN = range(5)
@@ -45,7 +50,7 @@ _ITEM, _DAY, _UNREAD, _MORE, _BEGIN = range(5)
 @dataclass(frozen=True, slots=True)
 class _Chat:
     data: ChatData
-    contact_id: int
+    key: ChatKey
     name: str
     my_name: str
     tz: tzinfo | None
@@ -63,6 +68,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         "conversation--quote-bar", "conversation--mark", "conversation--read",
         "conversation--reaction", "conversation--my-reaction", "conversation--day",
         "conversation--unread", "conversation--selected", "conversation--hint",
+        "conversation--event", *(f"conversation--member-{i + 1}" for i in range(MEMBER_COLOURS)),
     }
     DEFAULT_CSS = """
     Conversation { background: $surface; }
@@ -105,6 +111,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         self.selected_msg_id: str | None = None
         self.hint = "No chat open.\nPick one on the left, or press F2 to add a contact."
         self._layout_width = 0
+        self._layout_name_width = 5
 
     # --- public API -------------------------------------------------------------------------
 
@@ -119,11 +126,16 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         index = self._index.get(self.selected_msg_id)
         return self.items[index] if index is not None else None
 
-    def open(self, data: ChatData, contact_id: int, name: str, my_name: str, tz: tzinfo | None,
+    @property
+    def is_group(self) -> bool:
+        return self._chat is not None and self._chat.key.group
+
+    def open(self, data: ChatData, key: ChatKey, name: str, my_name: str, tz: tzinfo | None,
              today: date, unread_from: int | None = None) -> None:
-        """Show the chat with ``contact_id``: its latest page, at the bottom."""
+        """Show the chat ``key`` (``name``: the contact's or the group's): its latest page, at
+        the bottom."""
         self._generation += 1
-        self._chat = _Chat(data, contact_id, name, my_name, tz, today, self._generation)
+        self._chat = _Chat(data, key, name, my_name, tz, today, self._generation)
         self.items, self._index = [], {}
         self.has_older = self.has_newer = False
         self._loading.clear()
@@ -171,13 +183,13 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
 
         async def load() -> None:
             if kind == "latest":
-                rows = await chat.data.page_before(chat.contact_id, None, PAGE)
+                rows = await chat.data.page_before(chat.key, None, PAGE)
             elif kind == "older":
-                rows = await chat.data.page_before(chat.contact_id, first, PAGE)
+                rows = await chat.data.page_before(chat.key, first, PAGE)
             elif kind == "newer":
-                rows = await chat.data.page_after(chat.contact_id, last or 0, PAGE)
+                rows = await chat.data.page_after(chat.key, last or 0, PAGE)
             else:
-                rows = await chat.data.by_msg_ids(chat.contact_id, msg_ids or ())
+                rows = await chat.data.by_msg_ids(chat.key, msg_ids or ())
             self.post_message(self._Loaded(chat.generation, kind, rows))
 
         self.run_worker(load(), group=f"conversation-{kind}", exit_on_error=False)
@@ -291,7 +303,8 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
                 time=get("time"), me=get("me"), peer=get("peer"), text=get("text"),
                 meta=get("meta"), quote=get("quote"), quote_bar=get("quote-bar"),
                 mark=get("mark"), read=get("read"), reaction=get("reaction"),
-                my_reaction=get("my-reaction"))
+                my_reaction=get("my-reaction"), event=get("event"),
+                members=tuple(get(f"member-{i + 1}") for i in range(MEMBER_COLOURS)))
         return self._styles
 
     def _on_mount(self, event: events.Mount) -> None:
@@ -324,23 +337,45 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
                 self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
 
     def _name_width(self) -> int:
+        return self._layout_name_width
+
+    def _compute_name_width(self) -> int:
         if self._chat is None:
             return 5
+        if self._chat.key.group:
+            longest = max((len(r.sender or "") for r in self.items if not r.event), default=0)
+            return min(MAX_NAME, max(len(self._chat.my_name), longest, 3))
         return min(MAX_NAME, max(len(self._chat.my_name), len(self._chat.name), 3))
+
+    def _author(self, row: ItemRow) -> str:
+        assert self._chat is not None
+        if row.mine:
+            return self._chat.my_name
+        return (row.sender or "?") if self._chat.key.group else self._chat.name
 
     def _strips(self, index: int, show_name: bool, width: int) -> list[Strip]:
         chat = self._chat
         assert chat is not None
         row = self.items[index]
-        key = (row, show_name, width)
+        name_width = self._name_width()
+        key = (row, show_name, width, name_width)
         strips = self._cache.get(key)
         if strips is not None:
             self._cache.move_to_end(key)
             return strips
-        name = (chat.my_name if row.mine else chat.name) if show_name else None
-        strips = render_message(row, width=width, name=name, name_width=self._name_width(),
-                                peer_name=chat.name, my_name=chat.my_name, tz=chat.tz,
-                                console=self.app.console, styles=self._message_styles())
+        styles = self._message_styles()
+        if row.event:
+            strips = render_event(row, width=width, tz=chat.tz, styles=styles)
+        else:
+            name = self._author(row) if show_name else None
+            name_style = None
+            if chat.key.group and not row.mine:
+                colour = zlib.crc32((row.sender or "").encode()) % MEMBER_COLOURS
+                name_style = styles.members[colour]
+            strips = render_message(row, width=width, name=name, name_width=name_width,
+                                    peer_name=chat.name, my_name=chat.my_name, tz=chat.tz,
+                                    console=self.app.console, styles=styles,
+                                    name_style=name_style)
         self._cache[key] = strips
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -349,6 +384,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
     def _relayout(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
         self._layout_width = width
+        self._layout_name_width = self._compute_name_width()
         lines: list[tuple[int, int, int]] = []
         firsts: list[int] = []
         shows: list[bool] = []
@@ -364,6 +400,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
                 if self._unread_from is not None and row.id == self._unread_from:
                     lines.append((_UNREAD, i, 0))
                 show_name = (prev is None or prev.mine != row.mine or day != prev_day
+                             or prev.event or prev.sender != row.sender
                              or row.ts - prev.ts > SAME_SENDER_GAP_MS)
                 firsts.append(len(lines))
                 shows.append(show_name)
@@ -406,8 +443,9 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
             return self._banner(" new messages ", width, base, "conversation--unread")
         if kind == _BEGIN:
             name = self._chat.name if self._chat else ""
-            return self._banner(f" the beginning of your conversation with @{name} ", width,
-                                base, "conversation--hint")
+            label = f" the beginning of #{name} " if self.is_group else \
+                f" the beginning of your conversation with @{name} "
+            return self._banner(label, width, base, "conversation--hint")
         text = "loading older messages…" if sub == 0 else "loading newer messages…"
         return self._banner(f" {text} ", width, base, "conversation--hint")
 
@@ -495,7 +533,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
 
     def action_jump_bottom(self) -> None:
         if self.has_newer and self._chat is not None:
-            self.open(self._chat.data, self._chat.contact_id, self._chat.name,
+            self.open(self._chat.data, self._chat.key, self._chat.name,
                       self._chat.my_name, self._chat.tz, self._chat.today)
         else:
             self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
@@ -504,6 +542,9 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         row = self.selected
         if row is None:
             self.notify("Select a message first (↑/↓ or click)", severity="warning")
+            return
+        if row.event and action != "copy":
+            self.notify("That is a notice, not a message", severity="warning")
             return
         self.post_message(self.Action(action, row))
 

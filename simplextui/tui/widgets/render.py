@@ -12,7 +12,7 @@ left, delivery marks at the right edge of the first line for own messages, then 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from rich.cells import cell_len
@@ -26,7 +26,7 @@ from simplextui.store.chat_models import ItemStatus
 from simplextui.tui.data import ItemRow
 from simplextui.tui.format import local_time, preview, status_mark
 
-__all__ = ["MARK_WIDTH", "MessageStyles", "gutter_width", "render_message"]
+__all__ = ["MARK_WIDTH", "MessageStyles", "gutter_width", "render_event", "render_message"]
 
 MARK_WIDTH = 4
 TIME_WIDTH = 5
@@ -46,6 +46,8 @@ class MessageStyles:
     read: Style
     reaction: Style
     my_reaction: Style
+    event: Style = field(default_factory=lambda: Style(dim=True, italic=True))
+    members: tuple[Style, ...] = ()  # sender colours in groups
 
 
 def gutter_width(name_width: int) -> int:
@@ -70,8 +72,9 @@ def _reactions(row: ItemRow, styles: MessageStyles) -> Text:
 
 def render_message(row: ItemRow, *, width: int, name: str | None, name_width: int,
                    peer_name: str, my_name: str, tz: tzinfo | None, console: Console,
-                   styles: MessageStyles) -> list[Strip]:
-    """The lines of one message; ``name`` None hides the sender (same as the one above)."""
+                   styles: MessageStyles, name_style: Style | None = None) -> list[Strip]:
+    """The lines of one message; ``name`` None hides the sender (same as the one above);
+    ``name_style`` overrides the sender's colour (group members each have their own)."""
     gutter = gutter_width(name_width)
     body_width = max(8, width - gutter - MARK_WIDTH)
     body: list[Text] = []
@@ -94,7 +97,7 @@ def render_message(row: ItemRow, *, width: int, name: str | None, name_width: in
         body.append(_reactions(row, styles))
 
     time_text = local_time(row.ts, tz).strftime("%H:%M")
-    name_style = styles.me if row.mine else styles.peer
+    name_style = name_style or (styles.me if row.mine else styles.peer)
     mark = status_mark(row.status) if row.mine else ""
     mark_style = styles.read if row.status == ItemStatus.READ else styles.mark
     strips = []
@@ -116,3 +119,12 @@ def render_message(row: ItemRow, *, width: int, name: str | None, name_width: in
             right = Segment(" " + mark.ljust(MARK_WIDTH - 1), mark_style)
         strips.append(Strip([*left, *segments, right]))
     return strips
+
+
+def render_event(row: ItemRow, *, width: int, tz: tzinfo | None, styles: MessageStyles
+                 ) -> list[Strip]:
+    """A notice (``bob joined``, ``carol was removed by alice``): one centred, dimmed line."""
+    time_text = local_time(row.ts, tz).strftime("%H:%M")
+    label = _fit(f"{row.text}  · {time_text}", max(1, width - 4))
+    pad = max(0, (width - cell_len(label)) // 2)
+    return [Strip([Segment(" " * pad), Segment(label, styles.event)]).adjust_cell_length(width)]

@@ -1,0 +1,144 @@
+"""Group settings and approvals: ``/set history|symmetric|approval``, ``/approve``,
+``/reject``, and ``/tail #GROUP``.
+
+All three settings are this user's own: ``history`` is what this user sends to the members
+it invites, ``symmetric`` is fixed by the creator before anyone joins and travels in every
+invitation, ``approval`` is when this user wants to approve additions itself (symmetric
+groups, where any member may add).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from simplextui.chat.clock import now_ms
+from simplextui.chat.context import ChatContext
+from simplextui.chat.errors import ChatError
+from simplextui.chat.groups import commands as gc
+from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.notices import add_notice
+from simplextui.chat.groups.rejection import reject
+from simplextui.chat.groups.send import member_self_info
+from simplextui.chat.responses import ChatResponse, HistoryResponse, OkResponse
+from simplextui.chat.view import MessageView
+from simplextui.protocol.group_events import GroupRole
+from simplextui.store.chat_models import (
+    ChatItem,
+    Direction,
+    Group,
+    GroupMember,
+    GroupStatus,
+    ItemKind,
+    ItemStatus,
+    MemberStatus,
+)
+
+__all__ = ["GroupOptions"]
+
+ACTIVE = (MemberStatus.INVITED, MemberStatus.INTRODUCED, MemberStatus.CONNECTED,
+          MemberStatus.PENDING_APPROVAL)
+
+
+class GroupOptions:
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    async def _group(self, name: str) -> Group:
+        async with self.ctx.db.session() as s:
+            group = await gq.by_name(s, name)
+        if group is None:
+            raise ChatError(f"no group #{name}")
+        return group
+
+    async def set_history(self, cmd: gc.SetHistory) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.tx() as s:
+            row = await s.get(Group, group.id)
+            assert row is not None
+            row.history_count, row.updated_at = cmd.count, now_ms()
+        if cmd.count == 0:
+            return OkResponse(f"#{group.local_name}: no history for the members you invite")
+        return OkResponse(f"#{group.local_name}: the members you invite get the last "
+                          f"{cmd.count} messages")
+
+    async def set_symmetric(self, cmd: gc.SetSymmetric) -> ChatResponse:
+        group = await self._group(cmd.group)
+        if GroupRole(group.role) is not GroupRole.OWNER or group.status != GroupStatus.CONNECTED:
+            raise ChatError(f"#{group.local_name}: only its owner can make a group symmetric")
+        async with self.ctx.tx() as s:
+            if any(m.status in ACTIVE for m in await gq.members(s, group.id)):
+                raise ChatError(f"#{group.local_name}: symmetric mode is chosen before anyone "
+                                "is invited (every member must know it)")
+            row = await s.get(Group, group.id)
+            assert row is not None
+            row.symmetric, row.updated_at = cmd.on, now_ms()
+        state = "symmetric: every member may add and remove" if cmd.on else "not symmetric"
+        return OkResponse(f"#{group.local_name} is {state}")
+
+    async def set_approval(self, cmd: gc.SetApproval) -> ChatResponse:
+        group = await self._group(cmd.group)
+        if not group.symmetric:
+            raise ChatError(f"#{group.local_name} is not symmetric: only admins add members")
+        async with self.ctx.tx() as s:
+            row = await s.get(Group, group.id)
+            assert row is not None
+            row.approval_threshold, row.updated_at = cmd.threshold, now_ms()
+        if cmd.threshold is None:
+            return OkResponse(f"#{group.local_name}: additions connect without approval")
+        return OkResponse(f"#{group.local_name}: once it has {cmd.threshold} members, members "
+                          "added by non-owners wait for your /approve")
+
+    async def approve(self, cmd: gc.ApproveMember) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            member = await gq.member_by_name(s, group.id, cmd.member)
+        if member is None or member.status != MemberStatus.PENDING_APPROVAL \
+                or member.pending_conn_req is None:
+            raise ChatError(f"#{group.local_name}: {cmd.member} does not wait for approval")
+        if not cmd.approve:
+            await reject(self.ctx, group, member)
+            return OkResponse(f"#{group.local_name}: you will not connect to {cmd.member}")
+        conn_id = await self.ctx.agent.join(member.pending_conn_req,
+                                            member_self_info(self.ctx, group))
+        async with self.ctx.tx() as s:
+            row = await s.get(GroupMember, member.id)
+            assert row is not None
+            row.status, row.pending_conn_req = MemberStatus.INTRODUCED.value, None
+            if row.conn_id is None:
+                row.conn_id = conn_id
+            row.updated_at = now_ms()
+            await add_notice(s, group.id, row.id, f"you approved {row.local_name}")
+        return OkResponse(f"#{group.local_name}: connecting to {cmd.member}…")
+
+    async def mark_read(self, cmd: gc.MarkGroupRead) -> ChatResponse:
+        """Received items of the group become read (locally: groups send no read receipts)."""
+        group = await self._group(cmd.group)
+        async with self.ctx.tx() as s:
+            result = await s.execute(
+                update(ChatItem).where(ChatItem.group_id == group.id,
+                                       ChatItem.direction == Direction.RCV,
+                                       ChatItem.status == ItemStatus.NEW)
+                .values(status=ItemStatus.READ, updated_at=now_ms()))
+            count = result.rowcount  # type: ignore[attr-defined]
+        return OkResponse(f"{count} message(s) marked read", group=group.local_name)
+
+    async def tail(self, cmd: gc.TailGroup) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            result = await s.execute(
+                select(ChatItem, GroupMember)
+                .outerjoin(GroupMember, ChatItem.member_id == GroupMember.id)
+                .where(ChatItem.group_id == group.id, ChatItem.kind == ItemKind.MSG)
+                .order_by(ChatItem.id.desc()).limit(cmd.count))
+            rows = [(item, member) for item, member in result.all()]
+        rows.reverse()
+        me = self.ctx.user.display_name
+        views = []
+        for item, member in rows:
+            author = me if item.direction == Direction.SND else (
+                member.local_name if member is not None else item.author_name or "")
+            views.append(MessageView(
+                chat=f"#{group.local_name}", msg_id=item.shared_msg_id,
+                direction=item.direction, from_=author, text=item.text, status=item.status,
+                ts=item.sent_at or item.created_at, edited=item.edited, deleted=item.deleted))
+        return HistoryResponse(f"#{group.local_name}", views)

@@ -1,0 +1,86 @@
+"""Deleting a connection once its outbox is empty (``after_outbox``), across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import update
+
+from simplextui.agent import ConnectionDeleted, MessageSent
+from simplextui.agent.errors import ConnectionNotReady
+from simplextui.server.runner import EmbeddedServer
+from simplextui.store.agent_models import AgentConnection
+from simplextui.store.db import open_database
+from tests.agent.conftest import MakePeer, connect
+
+
+async def test_deletion_waits_for_the_outbox_across_a_restart(server: EmbeddedServer,
+                                                               make_peer: MakePeer) -> None:
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, b_conn = await connect(alice, bob)
+    await alice.a.send(a_conn, b"hello")
+    await bob.wait_bodies(b_conn, 1)
+
+    await server.stop()  # the notice cannot leave
+    notice = await alice.a.send(a_conn, b"I left the group")
+    await alice.a.delete_connection(a_conn, after_outbox=True)
+    assert a_conn in await alice.a.connection_ids()  # kept: its outbox is not empty
+    with pytest.raises(ConnectionNotReady, match="being deleted"):
+        await alice.a.send(a_conn, b"too late")
+    with pytest.raises(ConnectionNotReady, match="being deleted"):
+        await alice.a.send_many([(a_conn, b"too late")])
+    await alice.a.delete_connection(a_conn, after_outbox=True)  # again: no second DEL
+
+    await alice.restart()  # the mark and the outbox survive
+    assert a_conn in await alice.a.connection_ids()
+    await server.start()
+
+    assert await bob.wait_bodies(b_conn, 2, timeout=15) == [b"hello", b"I left the group"]
+    await bob.wait_event(ConnectionDeleted, 15, conn_id=b_conn, by_peer=True)  # our DEL
+    await alice.wait_event(ConnectionDeleted, 15, conn_id=a_conn, by_peer=False)
+    assert alice.of(MessageSent, conn_id=a_conn, agent_msg_id=notice)
+    sent_at = alice.events.index(alice.of(MessageSent, conn_id=a_conn, agent_msg_id=notice)[0])
+    assert sent_at < alice.events.index(alice.of(ConnectionDeleted, conn_id=a_conn)[0])
+    assert a_conn not in await alice.a.connection_ids()
+    assert b_conn not in await bob.a.connection_ids()
+    assert len(bob.of(ConnectionDeleted, conn_id=b_conn)) == 1
+
+
+async def test_nothing_to_send_deletes_at_once(server: EmbeddedServer,
+                                               make_peer: MakePeer) -> None:
+    alice = await make_peer("alice", [server.address])
+    conn_id, _ = await alice.a.create_invitation(b"alice")  # no keys yet: cannot send
+    await alice.a.delete_connection(conn_id, after_outbox=True)
+    assert conn_id not in await alice.a.connection_ids()
+
+
+async def test_unfinished_deletion_is_finished_at_start(server: EmbeddedServer,
+                                                        make_peer: MakePeer) -> None:
+    """The outbox emptied but the process stopped before the connection was deleted."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, b_conn = await connect(alice, bob)
+    await alice.a.send(a_conn, b"last")
+    await bob.wait_bodies(b_conn, 1)
+    await alice.stop()
+    db = await open_database(alice.path, create_all=True)
+    async with db.session() as s, s.begin():
+        await s.execute(update(AgentConnection).where(AgentConnection.id == a_conn)
+                        .values(closing=True))
+    await db.close()
+    await alice.start()
+    await alice.wait_event(ConnectionDeleted, 10, conn_id=a_conn, by_peer=False)
+    assert a_conn not in await alice.a.connection_ids()
+
+
+async def test_deleting_now_still_works(server: EmbeddedServer, make_peer: MakePeer) -> None:
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, b_conn = await connect(alice, bob)
+    await alice.a.delete_connection(a_conn)
+    assert a_conn not in await alice.a.connection_ids()
+    await bob.wait_event(ConnectionDeleted, 10, conn_id=b_conn, by_peer=True)
+    await asyncio.sleep(0.1)
+    assert not alice.of(ConnectionDeleted)  # deleting now reports nothing

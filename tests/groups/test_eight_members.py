@@ -1,0 +1,68 @@
+"""Eight members with real agents on a real queue server: every pair connects directly, and
+every message reaches every other member exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from simplextui.chat.events import MemberConnectedEvent, MessageReceived
+from tests.chat.helpers import Pair, ok
+from tests.groups.helpers import build_group
+
+MESH_WAIT = 60.0  # bound of each wait while a bigger group settles (2 shared cores)
+NAMES = ("alice", "bob", "carol", "dave", "eve", "frank", "grace", "heidi")
+
+
+async def wait_mesh(users: list[Pair], group: str = "team") -> None:
+    """Every user saw ``member_connected`` for every other one."""
+    names = [core.user_name for core, _ in users]
+    for core, rec in users:
+        seen = {e.member for e in rec.of(MemberConnectedEvent) if e.group == group}
+        for other in names:
+            if other != core.user_name and other not in seen:
+                await rec.wait(MemberConnectedEvent, MESH_WAIT, group=group, member=other)
+
+
+async def assert_all_connected(users: list[Pair], group: str = "team") -> None:
+    """``/ms`` on every member lists every other one as connected (nobody forwarding)."""
+    names = {core.user_name for core, _ in users}
+    for core, _ in users:
+        members = await ok(core, f"/ms {group}")
+        me = [m for m in members.members if m.me]
+        assert [m.name for m in me] == [core.user_name] and me[0].status == "connected"
+        others = {(m.name, m.status, m.via) for m in members.members if not m.me}
+        assert others == {(n, "connected", None) for n in names - {core.user_name}}, core.user_name
+
+
+async def test_eight_members_connect_pairwise_and_each_message_arrives_once(
+        make_user: Any) -> None:
+    users = [await make_user(n) for n in NAMES]
+    await build_group(users)  # alice adds the others one by one
+    await wait_mesh(users)
+    await assert_all_connected(users)
+
+    sent: dict[str, str] = {}  # msg id -> author
+    for core, _ in users:
+        r = await ok(core, f"#team hi from {core.user_name}")
+        sent[r.msg_id] = core.user_name
+    for core, rec in users:
+        for msg_id, author in sent.items():
+            if author != core.user_name:
+                got = await rec.wait(MessageReceived, MESH_WAIT, msg_id=msg_id)
+                assert (got.chat, got.from_, got.text) == ("#team", author, f"hi from {author}")
+    # a second round: a duplicate of the first, sent on a member connection before it, would
+    # be delivered before it (each connection delivers in order)
+    last: dict[str, str] = {}
+    for core, _ in users:
+        r = await ok(core, "#team last")
+        last[r.msg_id] = core.user_name
+    for core, rec in users:
+        for msg_id, author in last.items():
+            if author != core.user_name:
+                await rec.wait(MessageReceived, MESH_WAIT, msg_id=msg_id)
+    await asyncio.sleep(0.3)
+    for core, rec in users:
+        ids = [e.msg_id for e in rec.of(MessageReceived)]
+        assert len(ids) == len(set(ids)) == 2 * (len(NAMES) - 1), core.user_name
+        assert not [e for e in rec.of(MessageReceived) if e.from_ == core.user_name]

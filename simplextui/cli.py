@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port to listen on (0 picks a free one; default "
                              f"{DEFAULT_SERVER_PORT})")
     server.add_argument("--db", default=None, metavar="URL",
-                        help="database URL, e.g. postgresql+asyncpg://user@host/db "
+                        help="database URL, e.g. postgresql+psycopg://user@host/db "
                              "(default: SQLite in the data dir)")
     server.add_argument("--message-ttl", type=float, default=21 * DAY, metavar="SECONDS",
                         help="how long an undelivered message is kept (default 21 days)")

@@ -329,11 +329,27 @@ class Batcher:
                 continue
             if batch and size + item.size > self._max_body:
                 break
+            if batch and item.call is not batch[-1].call and self._splits(item.call, size,
+                                                                         len(batch)):
+                break  # one call's commands (an outbox round, in order) go in one request
             self._pending.popleft()
             self._pending_bytes -= item.size
             size += item.size
             batch.append(item)
         return batch
+
+    def _splits(self, call: _Call, size: int, count: int) -> bool:
+        """Would the pending commands of ``call`` (at the front) be cut in two by adding them
+        to a request already holding ``count`` commands of ``size`` bytes, though they fit in
+        an empty one? Parts of one call in concurrent requests may run out of order."""
+        need = n = 0
+        for item in self._pending:
+            if item.call is not call:
+                break
+            need += item.size
+            n += 1
+        over = size + need > self._max_body or count + n > self._max_batch
+        return over and need <= self._max_body and n <= self._max_batch
 
     # ---------------------------------------------------------------------- sending
 

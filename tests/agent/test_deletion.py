@@ -7,12 +7,14 @@ import asyncio
 import pytest
 from sqlalchemy import update
 
-from simplextui.agent import ConnectionDeleted, MessageSent
+from simplextui.agent import AgentConnectionError, ConnectionDeleted, MessageSent
 from simplextui.agent.errors import ConnectionNotReady
 from simplextui.server.runner import EmbeddedServer
 from simplextui.store.agent_models import AgentConnection
 from simplextui.store.db import open_database
+from simplextui.transport import QueueClient
 from tests.agent.conftest import MakePeer, connect
+from tests.agent.helpers import FAST_CLIENT, receiver_of
 
 
 async def test_deletion_waits_for_the_outbox_across_a_restart(server: EmbeddedServer,
@@ -84,3 +86,20 @@ async def test_deleting_now_still_works(server: EmbeddedServer, make_peer: MakeP
     await bob.wait_event(ConnectionDeleted, 10, conn_id=b_conn, by_peer=True)
     await asyncio.sleep(0.1)
     assert not alice.of(ConnectionDeleted)  # deleting now reports nothing
+
+
+async def test_a_refused_last_message_still_ends_the_deletion(server: EmbeddedServer,
+                                                             make_peer: MakePeer) -> None:
+    """The peer's queue is gone: the rows fail for good, and the connection is deleted."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, b_conn = await connect(alice, bob)
+    rq = await receiver_of(bob, b_conn)
+    await bob.stop()  # bob goes away without a word; his queue is deleted on the server
+    async with QueueClient(rq.server, **FAST_CLIENT) as client:
+        await client.delete(rq)
+    await alice.a.send(a_conn, b"anyone there?")
+    await alice.a.delete_connection(a_conn, after_outbox=True)
+    await alice.wait_event(ConnectionDeleted, 10, conn_id=a_conn, by_peer=False)
+    assert alice.of(AgentConnectionError, conn_id=a_conn)  # the refusal was reported
+    assert a_conn not in await alice.a.connection_ids()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from simplextui.chat.events import (
@@ -17,8 +18,17 @@ from simplextui.chat.events import (
     MemberRemoved,
     MessageReceived,
 )
+from simplextui.chat.groups import links
 from simplextui.chat.groups import store as gq
 from simplextui.chat.responses import LinkResponse
+from simplextui.protocol.chat_events import (
+    ChatEventError,
+    ChatMessage,
+    decode_chat_message,
+    encode_chat_message,
+    new_msg_id,
+)
+from simplextui.protocol.group_events import MemberRejected, new_member_id
 from simplextui.store.chat_models import GroupIntro, GroupPendingMessage
 from tests.chat.helpers import connect, ok
 from tests.groups.helpers import T, invite_and_join
@@ -124,9 +134,11 @@ async def test_message_forwarded_and_kept_is_shown_once(make_user: Any) -> None:
     assert [t.text for t in tail.messages] == ["before we connect", "probe"]
 
 
-async def test_link_host_racing_another_admin_connects_everyone(make_user: Any) -> None:
+async def test_link_host_racing_another_admin_connects_everyone(
+        make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """alice lets carol in by her group link while admin bob invites dave: the pair nobody
-    introduced (carol, dave) is introduced once, by one of the two."""
+    introduced (carol, dave) is introduced once, by alice, the link host (carol's member id is
+    made the greatest, so the catch-up is alice's to make)."""
     alice, bob, carol, dave = [await make_user(n) for n in ("alice", "bob", "carol", "dave")]
     await ok(alice[0], "/g team")
     await connect(alice, bob, T)
@@ -136,19 +148,21 @@ async def test_link_host_racing_another_admin_connects_everyone(make_user: Any) 
     await connect(bob, dave, T)
     tasks = _hold_forwards([alice, bob], needed=2)
     await ok(bob[0], "/a team dave")
+    monkeypatch.setattr(links, "new_member_id", lambda: "z" * 16)  # carol's, the greatest
     await ok(carol[0], f"/c {link.link}")
+    monkeypatch.undo()
     await dave[1].wait(GroupInvitationReceived, T, group="team")
     await ok(dave[0], "/j team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="dave")
     await dave[1].wait(MemberConnectedEvent, T, group="team", member="carol")
     await alice[1].wait(MemberConnectedAll, T, group="team", member="carol")
     await bob[1].wait(MemberConnectedAll, T, group="team", member="dave")
-    catch_ups = 0
+    catch_ups = {}
     for core, _ in (alice, bob):
         async with core.db.session() as s:
             rows = (await s.execute(select(GroupIntro).where(GroupIntro.catch_up))).scalars()
-            catch_ups += len(list(rows))
-    assert catch_ups == 1
+            catch_ups[core.user_name] = len(list(rows))
+    assert catch_ups == {"alice": 1, "bob": 0}
     users = [alice, bob, carol, dave]
     for user in users:
         assert set((await _statuses(user)).values()) == {"connected"}, user[0].user_name
@@ -235,3 +249,39 @@ async def test_messages_after_the_introducer_was_removed_reach_the_pair(make_use
     # alice's kept copy of the removal came before her message: applied once
     assert len(carol[1].of(MemberRemoved)) == 1
     assert (await _statuses(carol))["bob"] == "removed"
+
+
+def test_rejection_event_round_trip_and_bad_input() -> None:
+    event = MemberRejected(new_member_id(), new_member_id())
+    message = ChatMessage(new_msg_id(), event)
+    body = encode_chat_message(message)
+    assert b'"x.grp.mem.rej"' in body
+    assert decode_chat_message(body).event == event
+    bad = body.replace(event.by_member_id.encode(), b"not an id!")
+    with pytest.raises(ChatEventError, match="bad memberId"):
+        decode_chat_message(bad)
+
+
+async def test_approval_after_the_introducer_left_delivers_what_was_kept(make_user: Any) -> None:
+    """bob adds carol and leaves while carol waits for alice's approval; what alice and carol
+    send meanwhile reaches the other once alice approves and they connect."""
+    alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
+    await ok(alice[0], "/g team")
+    await ok(alice[0], "/set symmetric #team on")
+    await connect(alice, bob, T)
+    await invite_and_join(alice, bob, "team")
+    await ok(alice[0], "/set approval #team 2")
+    await connect(bob, carol, T)
+    await ok(bob[0], "/a team carol")
+    await carol[1].wait(GroupInvitationReceived, T, group="team")
+    await ok(carol[0], "/j team")
+    await alice[1].wait(MemberPendingApproval, T, group="team", member="carol")
+    assert (await ok(bob[0], "/l team")).message == "you left #team"
+    await alice[1].wait(MemberLeft, T, group="team", member="bob")
+    await carol[1].wait(MemberLeft, T, group="team", member="bob")
+    from_alice = (await ok(alice[0], "#team while carol waits")).msg_id
+    from_carol = (await ok(carol[0], "#team while I wait")).msg_id
+    await ok(alice[0], "/approve #team carol")
+    await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
+    assert (await carol[1].wait(MessageReceived, T, msg_id=from_alice)).from_ == "alice"
+    assert (await alice[1].wait(MessageReceived, T, msg_id=from_carol)).from_ == "carol"

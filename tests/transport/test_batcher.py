@@ -128,6 +128,24 @@ async def test_batch_count_limit_splits_requests() -> None:
     assert [len(r) for r in link.requests] == [100, 100, 50]
 
 
+async def test_one_call_is_not_cut_across_requests_when_it_fits_in_one() -> None:
+    """An outbox round (one call) must reach the server in one request: parts in concurrent
+    requests could run out of order."""
+    link = FakeLink()
+    b = batcher(link, max_batch=10)
+    first = [ping() for _ in range(4)]
+    second = [ping() for _ in range(8)]
+    await asyncio.gather(b.run(first), b.run(second))
+    assert [len(r) for r in link.requests] == [4, 8]
+
+
+async def test_a_call_larger_than_a_request_is_still_split() -> None:
+    link = FakeLink()
+    b = batcher(link, max_batch=10)
+    await asyncio.gather(b.run([ping() for _ in range(3)]), b.run([ping() for _ in range(15)]))
+    assert [len(r) for r in link.requests] == [10, 8]
+
+
 async def test_batch_byte_limit_splits_requests() -> None:
     link = FakeLink()
     b = batcher(link)  # real limits: 4 MiB per request, SEND bodies are padded to 16 KB

@@ -5,6 +5,7 @@
 and :mod:`simplextui.protocol.links`, documented in ``docs/agent-protocol.md``.
 """
 
+from simplextui.agent.addresses import MAX_APP_DATA, AddressInfo
 from simplextui.agent.agent import MAX_INFO_SIZE, MAX_MESSAGE_SIZE, Agent
 from simplextui.agent.config import AgentConfig
 from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
@@ -23,8 +24,10 @@ from simplextui.agent.events import (
 )
 
 __all__ = [
+    "MAX_APP_DATA",
     "MAX_INFO_SIZE",
     "MAX_MESSAGE_SIZE",
+    "AddressInfo",
     "Agent",
     "AgentConfig",
     "AgentConnectionError",

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from simplextui.agent import deletion, repo
+from simplextui.agent.addresses import Addresses, AddressInfo, check_app_data, check_kind
 from simplextui.agent.config import AgentConfig
 from simplextui.agent.context import AgentContext, Database, ReceiveTarget
 from simplextui.agent.emitter import Emitter
@@ -24,10 +25,10 @@ from simplextui.agent.handshake import Handshake
 from simplextui.agent.messaging import check_open, encrypt_payload, send_payloads, sent_state
 from simplextui.agent.outbox import Outbox
 from simplextui.agent.receive import Receiver
-from simplextui.agent.sealing import AddressKeys
 from simplextui.crypto.safety_code import connection_safety_code
 from simplextui.protocol import agent as wire
 from simplextui.protocol.address import ServerAddress
+from simplextui.protocol.links import LinkKind
 from simplextui.transport import (
     ClientPool,
     RecipientQueue,
@@ -38,6 +39,8 @@ log = logging.getLogger("simplextui.agent")
 
 MAX_MESSAGE_SIZE = wire.MAX_MESSAGE_BODY
 MAX_INFO_SIZE = wire.MAX_INFO
+_JOIN_KINDS = (LinkKind.INVITATION, LinkKind.ADDRESS)
+_PERSONAL_LOCK = "\0personal address"
 
 
 class Agent:
@@ -61,6 +64,8 @@ class Agent:
         self._receiver = Receiver(self._ctx)
         self._outbox = Outbox(self._ctx)
         self._handshake = Handshake(self._ctx)
+        self._addresses = Addresses(self._ctx, self._handshake)
+        self._receiver.addresses = self._addresses.keys
         self._emitter = Emitter(on_event, self._ctx.write)
         self._ctx.emitter = self._emitter
         self._ctx.outbox = self._outbox
@@ -97,15 +102,14 @@ class Agent:
         outbox and receipts, and subscribe every receive queue (one batch per server)."""
         ctx = self._ctx
         def load(c: Connection) -> tuple[Any, ...]:
-            return (repo.receiving_queues(c), repo.get_address(c), repo.pending_events(c),
+            return (repo.receiving_queues(c), repo.addresses(c), repo.pending_events(c),
                     repo.unprocessed_inbox(c), repo.conns_with_processed_inbox(c),
                     repo.connections_with_links(c), repo.closing_ids(c), repo.closing_done(c))
 
-        (queues, address, journal, inbox, receipts, stale_links, closing,
+        (queues, addresses, journal, inbox, receipts, stale_links, closing,
          closed) = await ctx.read(load)
         ctx.closing.update(closing)
-        if address is not None:
-            self.receiver.address_keys = AddressKeys.from_bytes(address.keys)
+        self._addresses.load(addresses)
         by_server: dict[ServerAddress, list[RecipientQueue]] = {}
         for q in queues:
             rq = RecipientQueue.from_dict(q.creds)
@@ -168,14 +172,24 @@ class Agent:
         """
         return await self._handshake.create_invitation(my_info, pq=self._pq(pq))
 
-    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None) -> str:
+    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None,
+                   kind: str | None = None) -> str:
         """Join a one-time invitation, or send a contact request to an address.
 
-        ``pq`` as for :meth:`create_invitation`. Raises LinkError for a malformed link or
-        one of another kind, AgentError when the link cannot be used (gone, already used,
-        server unreachable).
+        ``pq`` as for :meth:`create_invitation`. ``kind``: the link must be an address of
+        this kind (e.g. ``"g"``, a group link: see :meth:`add_address`); None: a one-time
+        invitation or a contact address. Raises LinkError for a malformed link or one of
+        another kind, AgentError when the link cannot be used (gone, already used, server
+        unreachable).
         """
-        return await self._handshake.join(link, my_info, pq=self._pq(pq))
+        kinds = _JOIN_KINDS if kind is None else (check_kind(kind),)
+        return await self._handshake.join(link, my_info, pq=self._pq(pq), kinds=kinds)
+
+    async def get_link_data(self, link: str, *, kind: str) -> bytes | None:
+        """The app data in the record of address link ``link`` of ``kind`` (None if it has
+        none); errors as for :meth:`join`. Reading it tells nobody anything."""
+        _, _, app_data = await self._handshake.fetch_link(link, (check_kind(kind),))
+        return app_data
 
     def _pq(self, pq: bool | None) -> bool:
         if pq is None:
@@ -184,24 +198,58 @@ class Agent:
             raise AgentError("pq must be True, False or None")
         return pq
 
+    # -------------------------------------------------------------------- addresses
+
     async def create_address(self) -> str:
-        """Our contact address link; returns the existing one if there is one."""
-        existing = await self.get_address()
-        if existing is not None:
-            return existing
-        link, keys = await self._handshake.create_address()
-        self.receiver.address_keys = keys
-        return link
+        """Our personal contact address link (kind ``a``); returns the existing one if
+        there is one."""
+        async with self._ctx.lock(_PERSONAL_LOCK):
+            existing = await self._addresses.personal()
+            if existing is not None:
+                return existing.link
+            return (await self._addresses.create(LinkKind.ADDRESS, None, personal=True)).link
 
     async def get_address(self) -> str | None:
-        row = await self._ctx.read(repo.get_address)
-        return None if row is None else str(row.link)
+        """Our personal contact address link, or None."""
+        info = await self._addresses.personal()
+        return None if info is None else info.link
 
-    async def delete_address(self) -> None:
-        """Delete the address: nobody can send requests to it any more. Pending requests
-        can still be accepted."""
-        self.receiver.address_keys = None
-        await self._handshake.delete_address()
+    async def add_address(self, *, kind: str = "a",
+                          app_data: bytes | None = None) -> tuple[str, str]:
+        """Another contact address of ours, beside the personal one: (address_id, link).
+
+        Its link is of ``kind`` (any but ``i``) and its record carries ``app_data`` (sealed
+        to the link's key: whoever has the link can read it, see :meth:`get_link_data`).
+        Requests to it come as ``ConnectionRequest`` with this ``address_id``.
+        """
+        link_kind = check_kind(kind)
+        info = await self._addresses.create(link_kind, check_app_data(app_data),
+                                            personal=False)
+        return info.address_id, info.link
+
+    async def update_address_data(self, address_id: str, app_data: bytes | None) -> None:
+        """Replace an address's app data in its link record (the link stays the same)."""
+        await self._addresses.update_data(address_id, check_app_data(app_data))
+
+    async def list_addresses(self) -> list[AddressInfo]:
+        """All our addresses, the personal one (``personal=True``) included, oldest first."""
+        return await self._addresses.list()
+
+    async def delete_address(self, address_id: str | None = None) -> None:
+        """Delete an address (None: the personal one, if any): nobody can send requests to
+        it any more; requests already received can still be accepted. The other addresses
+        are untouched. Raises AgentError for an unknown ``address_id``."""
+        ctx = self._ctx
+        if address_id is None:
+            async with ctx.lock(_PERSONAL_LOCK):
+                row = await ctx.read(repo.get_address)
+                if row is not None:
+                    await self._addresses.delete(row)
+            return
+        row = await ctx.read(lambda c: repo.address_by_id(c, address_id))
+        if row is None:
+            raise AgentError(f"no address {address_id!r}")
+        await self._addresses.delete(row)
 
     async def accept_request(self, request_id: str, my_info: bytes, *,
                              pq: bool | None = None) -> str:

@@ -63,10 +63,12 @@ IntegrityStatus.OK = IntegrityStatus(IntegrityKind.OK)
 
 @dataclass(frozen=True, slots=True)
 class ConnectionRequest:
-    """A contact request arrived at our address: ``accept_request`` or ``reject_request``."""
+    """A contact request arrived at one of our addresses (``address_id``; None only for a
+    request journaled before addresses had ids): ``accept_request`` or ``reject_request``."""
 
     request_id: str
     info: bytes
+    address_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
@@ -31,10 +31,11 @@ from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_
 from simplextui.agent.errors import AgentError
 from simplextui.agent.repo import ConnState, QueueRole
 from simplextui.agent.sealing import (
-    AddressKeys,
     open_link_data,
+    open_user_data,
     seal_link_data,
     seal_request,
+    seal_user_data,
 )
 from simplextui.crypto.errors import CryptoError
 from simplextui.crypto.ratchet import Ratchet
@@ -53,6 +54,7 @@ from simplextui.transport import (
 )
 
 log = logging.getLogger("simplextui.agent.handshake")
+_JOIN_KINDS = (LinkKind.INVITATION, LinkKind.ADDRESS)
 
 
 def _check_info(info: bytes) -> None:
@@ -84,12 +86,19 @@ class Handshake:
         except TransportError as exc:
             raise _network_error(exc, f"cannot create a queue on {server.short()}") from exc
 
-    async def _new_link(self, kind: LinkKind, queue: RecipientQueue,
-                        payload: wire.LinkPayload) -> tuple[Link, LinkOwner]:
+    async def new_queue(self, mode: QueueMode = QueueMode.MESSAGING) -> RecipientQueue:
+        return await self._new_queue(mode)
+
+    async def new_link(self, kind: LinkKind, queue: RecipientQueue, payload: wire.LinkPayload,
+                       app_data: bytes | None = None) -> tuple[Link, LinkOwner]:
+        """Create a link record on ``queue``'s server; ``app_data`` goes, sealed, into its
+        mutable user data (empty without)."""
         link_id, link_key = os.urandom(ID_SIZE), os.urandom(32)
         fixed = seal_link_data(link_key, kind.value, link_id, wire.encode_link_payload(payload))
+        user = (b"" if app_data is None
+                else seal_user_data(link_key, kind.value, link_id, app_data))
         try:
-            owner = await self._ctx.client(queue.server).create_link(link_id, fixed, b"")
+            owner = await self._ctx.client(queue.server).create_link(link_id, fixed, user)
         except TransportError as exc:
             raise _network_error(exc, "cannot create the link") from exc
         return Link(kind, queue.server, link_id, link_key), owner
@@ -109,7 +118,7 @@ class Handshake:
         data = wire.InvitationData(
             wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key),
             keys.params().to_bytes())
-        link, owner = await self._new_link(LinkKind.INVITATION, rq, data)
+        link, owner = await self.new_link(LinkKind.INVITATION, rq, data)
         conn_id = new_id()
 
         def unit(c: Connection) -> int:
@@ -125,8 +134,11 @@ class Handshake:
         await self.subscribe(ReceiveTarget(queue_id, conn_id, rq))
         return conn_id, link.uri
 
-    async def fetch_link(self, text: str) -> tuple[Link, wire.LinkPayload]:
-        link = expect_kind(parse_link(text), (LinkKind.INVITATION, LinkKind.ADDRESS))
+    async def fetch_link(self, text: str, kinds: Iterable[LinkKind] = _JOIN_KINDS
+                         ) -> tuple[Link, wire.LinkPayload, bytes | None]:
+        """Read and open a link record of one of ``kinds``: the link, its payload and the
+        app data of its user data (None if it has none)."""
+        link = expect_kind(parse_link(text), kinds)
         try:
             record = await self._ctx.client(link.server).get_link(link.link_id)
         except ServerError as exc:
@@ -152,11 +164,20 @@ class Handshake:
             wire.check_version_range(payload.min_version, payload.max_version)
         except ProtocolError as exc:
             raise AgentError(f"this link needs another version of simplextui ({exc})") from None
-        return link, payload
+        app_data = None
+        if record.user_data:
+            try:
+                app_data = open_user_data(link.link_key, link.kind.value, link.link_id,
+                                          record.user_data)
+            except CryptoError:
+                raise LinkError("the link's data cannot be decrypted: the link is damaged "
+                                "or forged") from None
+        return link, payload, app_data
 
-    async def join(self, text: str, my_info: bytes, *, pq: bool) -> str:
+    async def join(self, text: str, my_info: bytes, *, pq: bool,
+                   kinds: Iterable[LinkKind] = _JOIN_KINDS) -> str:
         _check_info(my_info)
-        _, payload = await self.fetch_link(text)
+        _, payload, _ = await self.fetch_link(text, kinds)
         if isinstance(payload, wire.InvitationData):
             return await self.join_invitation(payload, my_info, pq=pq)
         return await self.request_contact(payload, my_info, pq=pq)
@@ -273,48 +294,3 @@ class Handshake:
         deleted = await self._ctx.write(lambda c: repo.delete_request(c, request_id))
         if not deleted:
             raise AgentError(f"no pending contact request {request_id!r}")
-
-    # ------------------------------------------------------------------- address
-
-    async def create_address(self) -> tuple[str, AddressKeys]:
-        rq = await self._new_queue(QueueMode.CONTACT)
-        keys = AddressKeys.generate()
-        data = wire.AddressData(wire.QueueAddress(rq.server, rq.sender_id, None),
-                                keys.x25519_public, keys.kem_public)
-        link, owner = await self._new_link(LinkKind.ADDRESS, rq, data)
-        def unit(c: Connection) -> int:
-            queue_id = repo.insert_queue(
-                c, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
-                creds=rq.to_dict(), recipient_id=rq.recipient_id)
-            repo.insert_address(c, link=link.uri, queue_id=queue_id,
-                                link_owner=owner.to_dict(), keys=keys.to_bytes())
-            return queue_id
-
-        queue_id = await self._ctx.write(unit)
-        await self.subscribe(ReceiveTarget(queue_id, None, rq))
-        return link.uri, keys
-
-    async def delete_address(self) -> bool:
-        def load(c: Connection) -> tuple[Any, Any]:
-            row = repo.get_address(c)
-            return row, (repo.get_queue(c, row.queue_id) if row is not None else None)
-
-        row, queue = await self._ctx.read(load)
-        if row is None:
-            return False
-        queue_id = row.queue_id
-        await self._ctx.write(lambda c: repo.delete_address(c, queue_id))
-        owner = LinkOwner.from_dict(row.link_owner)
-        try:
-            await self._ctx.client(owner.server).delete_link(owner)
-        except TransportError as exc:
-            log.info("could not delete the address link record: %s", exc)
-        if queue is not None:
-            rq = RecipientQueue.from_dict(queue.creds)
-            self._ctx.rcv_index.pop(rq.recipient_id, None)
-            try:
-                await self._ctx.client(rq.server).delete(rq)
-            except TransportError as exc:
-                log.info("could not delete the address queue: %s", exc)
-                self._ctx.client(rq.server).unsubscribe_local(rq.recipient_id)
-        return True

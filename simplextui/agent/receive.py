@@ -106,7 +106,8 @@ def _describe(exc: Exception) -> str:
 class Receiver:
     def __init__(self, ctx: AgentContext) -> None:
         self._ctx = ctx
-        self.address_keys: AddressKeys | None = None
+        # Our addresses' request keys by address queue id (shared with agent.addresses).
+        self.addresses: dict[int, tuple[str, AddressKeys]] = {}
         self.stopping = False
         self._active: set[asyncio.Task[object]] = set()
         self._digest_counts: dict[bytes, int] = {}
@@ -431,9 +432,10 @@ class Receiver:
 
     async def _contact_request(self, target: ReceiveTarget, ev: TransportMessage,
                                digest: bytes) -> _Outcome:
-        keys = self.address_keys
-        if keys is None:
+        entry = self.addresses.get(target.queue_id)
+        if entry is None:
             raise _Refused("a contact request for a deleted address was dropped")
+        address_id, keys = entry
         env = wire.decode_envelope(ev.body)
         if not isinstance(env, wire.ContactRequestEnvelope):
             raise _Refused("a message that is not a contact request was refused at the address")
@@ -446,7 +448,7 @@ class Receiver:
         wire.check_version_range(body.invitation.min_version, body.invitation.max_version)
         InvitationParams.from_bytes(body.invitation.x3dh_params)  # validate now, not at accept
         request_id = new_id()
-        event = ConnectionRequest(request_id, body.info)
+        event = ConnectionRequest(request_id, body.info, address_id)
         invitation = wire.encode_link_payload(body.invitation)
         record = self._digest_writer(target.queue.recipient_id, digest)
 

@@ -374,15 +374,29 @@ def delete_request(c: Connection, request_id: str) -> int:
 
 
 def get_address(c: Connection) -> Any:
-    return c.execute(select(ADDRESS)).first()
+    """The personal address (the user's own), or None."""
+    return c.execute(select(ADDRESS).where(ADDRESS.c.personal.is_(True))).first()
+
+
+def address_by_id(c: Connection, address_id: str) -> Any:
+    return c.execute(select(ADDRESS).where(ADDRESS.c.address_id == address_id)).first()
+
+
+def addresses(c: Connection) -> list[Any]:
+    return list(c.execute(select(ADDRESS).order_by(ADDRESS.c.id)).all())
 
 
 def insert_address(c: Connection, **values: Any) -> None:
-    c.execute(insert(ADDRESS).values(id=1, created_at=time.time(), **values))
+    c.execute(insert(ADDRESS).values(created_at=time.time(), **values))
+
+
+def set_address_data(c: Connection, address_id: str, app_data: bytes | None) -> None:
+    c.execute(update(ADDRESS).where(ADDRESS.c.address_id == address_id)
+              .values(app_data=app_data))
 
 
 def delete_address(c: Connection, queue_id: int) -> None:
-    c.execute(delete(ADDRESS))
+    c.execute(delete(ADDRESS).where(ADDRESS.c.queue_id == queue_id))
     c.execute(delete(QUEUE).where(QUEUE.c.id == queue_id))
 
 

@@ -32,6 +32,7 @@ from simplextui.crypto.x3dh import (
 
 _LINK_INFO = b"simplextui/agent/v1/link-data"
 _REQUEST_INFO = b"simplextui/agent/v1/contact-request"
+_USER_DATA_INFO = b"simplextui/agent/v1/link-user-data"
 
 
 def link_data_key(link_key: bytes) -> bytes:
@@ -45,6 +46,19 @@ def seal_link_data(link_key: bytes, kind: str, link_id: bytes, plaintext: bytes)
 def open_link_data(link_key: bytes, kind: str, link_id: bytes, sealed: bytes) -> bytes:
     """Raises CryptoError if the data was not made for this link."""
     return aead.open_sealed(link_data_key(link_key), sealed, kind.encode("ascii") + link_id)
+
+
+def seal_user_data(link_key: bytes, kind: str, link_id: bytes, plaintext: bytes) -> bytes:
+    """An address's app data, in the mutable part of its link record (its own key, so that
+    it cannot be swapped with the fixed part)."""
+    key = hkdf_sha512(link_key, info=_USER_DATA_INFO, length=32)
+    return aead.seal(key, plaintext, kind.encode("ascii") + link_id)
+
+
+def open_user_data(link_key: bytes, kind: str, link_id: bytes, sealed: bytes) -> bytes:
+    """Raises CryptoError if the data was not made for this link."""
+    key = hkdf_sha512(link_key, info=_USER_DATA_INFO, length=32)
+    return aead.open_sealed(key, sealed, kind.encode("ascii") + link_id)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

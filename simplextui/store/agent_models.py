@@ -3,7 +3,7 @@
 Everything the agent needs to resume after a crash lives here: connections with their
 ratchet state and message-integrity counters, queue credentials, the outbox of encrypted
 messages not yet accepted by a server, the inbox of received messages not yet processed by
-the chat layer, contact requests, the user's address, digests of recently received queue
+the chat layer, contact requests, contact addresses, digests of recently received queue
 messages (to drop redeliveries before decryption) and a journal of events not yet delivered.
 """
 
@@ -125,16 +125,24 @@ class AgentContactRequest(Base):
 
 
 class AgentAddress(Base):
-    """The user's contact address (at most one row)."""
+    """A contact address: its contact-mode queue, request keys and link record. At most one
+    is ``personal`` (the user's own, ``create_address``); others are the chat layer's (e.g.
+    one per group link, kind ``g``, with ``app_data`` in the record)."""
 
     __tablename__ = "agent_address"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[str] = mapped_column(String(32))  # what the agent API names it by
+    kind: Mapped[str] = mapped_column(String(1), server_default="a")  # link kind
+    personal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    app_data: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed in the user data
     link: Mapped[str] = mapped_column(String(1024))
     queue_id: Mapped[int] = mapped_column(ForeignKey("agent_queues.id", ondelete="CASCADE"))
     link_owner: Mapped[dict[str, Any]] = mapped_column(JSON)
     keys: Mapped[bytes] = mapped_column(LargeBinary)  # AddressKeys.to_bytes()
     created_at: Mapped[float]
+
+    __table_args__ = (UniqueConstraint("address_id", name="uq_agent_address_address_id"),)
 
 
 class AgentReceivedDigest(Base):

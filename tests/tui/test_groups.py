@@ -5,8 +5,6 @@ chat list."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +35,8 @@ T = 20.0  # every wait is bounded
 
 
 @pytest.fixture
-async def bob(tmp_path: Path, server: EmbeddedServer) -> AsyncIterator[tuple[ChatCore, Recorder]]:
-    core = ChatCore(tmp_path / "bob", [server.address], display_name="bob")
-    recorder = Recorder()
-    core.subscribe(recorder)
-    await asyncio.wait_for(core.start(), T)
-    yield core, recorder
-    await asyncio.wait_for(core.stop(), T)
+def bob(peer: tuple[ChatCore, Recorder]) -> tuple[ChatCore, Recorder]:
+    return peer
 
 
 def alice_app(tmp_path: Path, server: EmbeddedServer) -> SimplexApp:

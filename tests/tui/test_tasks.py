@@ -4,12 +4,9 @@ by a one-time link and by the address, messages both ways, replies, reactions, r
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import Button, DataTable, Input
 
 from simplextui.chat.core import ChatCore
@@ -31,14 +28,6 @@ from tests.tui.helpers import SIZE, settle, until
 T = 15.0  # every wait is bounded
 
 
-@pytest.fixture
-async def peer(tmp_path: Path, server: EmbeddedServer) -> AsyncIterator[tuple[ChatCore, Recorder]]:
-    core = ChatCore(tmp_path / "bob", [server.address], display_name="bob")
-    recorder = Recorder()
-    core.subscribe(recorder)
-    await asyncio.wait_for(core.start(), T)
-    yield core, recorder
-    await asyncio.wait_for(core.stop(), T)
 
 
 def app_for(tmp_path: Path, server: EmbeddedServer, **kw: Any) -> SimplexApp:

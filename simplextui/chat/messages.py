@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Executable, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,6 +149,7 @@ async def mark_received_read(session: AsyncSession, contact_id: int) -> list[str
 async def set_reaction(session: AsyncSession, item_id: int, sent: bool, reaction: str,
                        add: bool) -> bool:
     """Add or remove one reaction; False if nothing changed."""
+    stmt: Executable
     if add:
         stmt = sqlite_insert(ChatReaction).values(
             item_id=item_id, sent=sent, reaction=reaction, created_at=now_ms(),

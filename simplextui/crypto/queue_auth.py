@@ -131,14 +131,15 @@ def seal_delivery(delivery_key: bytes, msg_id: bytes, plaintext: bytes) -> bytes
     return _cipher(delivery_key).encrypt(msg_id[:12], plaintext, msg_id)
 
 
-def seal_delivery_into(delivery_key: bytes, msg_id: bytes, plaintext: bytes,
+def seal_delivery_into(delivery_key: bytes, msg_id: bytes, plaintext: bytes | bytearray,
                        out: memoryview) -> None:
     """:func:`seal_delivery` written into ``out`` (``len(plaintext) + 16`` bytes), so that a
     stream frame is built around the block without copying it."""
     _cipher(delivery_key).encrypt_into(msg_id[:12], plaintext, msg_id, out)
 
 
-def open_delivery(delivery_key: bytes, msg_id: bytes, block: bytes) -> bytes:
+def open_delivery(delivery_key: bytes, msg_id: bytes, block: bytes | bytearray | memoryview
+                  ) -> bytes:
     try:
         return _cipher(delivery_key).decrypt(msg_id[:12], block, msg_id)
     except InvalidTag as exc:

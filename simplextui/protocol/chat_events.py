@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from simplextui.protocol.agent import MAX_MESSAGE_BODY
 from simplextui.protocol.b64 import b64decode, b64encode
@@ -279,7 +279,16 @@ class UnknownEvent:
         return self.raw_params
 
 
-ChatEvent = ProfileInfo | MsgNew | MsgUpdate | MsgDelete | MsgReact | MsgRead | UnknownEvent
+class KnownEvent(Protocol):
+    """Any event class ``decode_chat_message`` knows: these and those added by
+    ``register_events`` (group events)."""
+
+    EVENT: ClassVar[str]
+
+    def params(self) -> dict[str, Any]: ...
+
+
+ChatEvent = KnownEvent | UnknownEvent
 
 _KNOWN: dict[str, Any] = {
     cls.EVENT: cls for cls in (ProfileInfo, MsgNew, MsgUpdate, MsgDelete, MsgReact, MsgRead)

@@ -1,9 +1,10 @@
 """Group links (issue 5): the data a group link's record holds, and the two chat events of a
 join by link. See ``docs/protocol.md`` "Group links".
 
-- :class:`GroupLinkData`: the sealed record a ``simplextui://g/...`` link names. It carries the
-  group profile, the host (member id, role, profile), the role the link grants, the random
-  group link id, and the contact address where the host receives join requests.
+- :class:`GroupLinkData`: the app data of the record a ``simplextui://g/...`` link names (the
+  record itself is an agent address of kind ``g``, dedicated to this link: join requests go
+  there). It carries the group profile, the host (member id, role, profile), the role the link
+  grants and the random group link id.
 - ``x.grp.link.join`` (:class:`GroupLinkJoin`): the joiner's request info, and later its
   connection info on the new member connection. It is an ``x.grp.acpt`` (a new member's
   id and profile) plus the group link id, so the host's ordinary member-connection code
@@ -49,9 +50,8 @@ __all__ = [
     "parse_link_role",
 ]
 
-LINK_DATA_VERSION = 1
+LINK_DATA_VERSION = 2  # 1 named the host's personal contact address
 LINK_ROLES = (GroupRole.MEMBER, GroupRole.OBSERVER)  # what a link may grant
-MAX_ADDRESS_CHARS = 1024
 MAX_REASON_CHARS = 300
 
 
@@ -70,20 +70,20 @@ def _link_id(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class GroupLinkData:
-    """What a group link's record holds (sealed to the link's key on the queue server)."""
+    """What a group link's record holds as app data (sealed to the link's key on the queue
+    server). Join requests go to the address the link itself is."""
 
     group_link_id: str
     group_profile: GroupProfile
     host: MemberInfo
     role: GroupRole
-    address: str  # the host's contact address link: join requests go there
     symmetric: bool = False
 
     def encode(self) -> bytes:
         doc: dict[str, Any] = {
             "v": LINK_DATA_VERSION, "groupLinkId": self.group_link_id,
             "groupProfile": self.group_profile.to_dict(), "host": self.host.to_dict(),
-            "role": self.role.value, "address": self.address}
+            "role": self.role.value}
         if self.symmetric:
             doc["symmetric"] = True
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -98,15 +98,11 @@ class GroupLinkData:
         if obj.get("v") != LINK_DATA_VERSION:
             raise ChatEventError(f"unsupported group link data version {obj.get('v')!r}")
         host = MemberInfo.from_dict(obj.get("host"))
-        address = _str(obj, "address", MAX_ADDRESS_CHARS)
-        if not address:
-            raise ChatEventError("address is empty")
         symmetric = obj.get("symmetric", False)
         if not isinstance(symmetric, bool):
             raise ChatEventError("symmetric must be a boolean")
         return cls(_link_id(obj.get("groupLinkId")), GroupProfile.from_dict(
-            obj.get("groupProfile")), host, parse_link_role(obj.get("role")), address,
-            symmetric)
+            obj.get("groupProfile")), host, parse_link_role(obj.get("role")), symmetric)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +134,7 @@ class GroupLinkAccept(MemberSelf):
     EVENT: ClassVar[str] = "x.grp.link.inv"
 
     def params(self) -> dict[str, Any]:
-        out = {"memberId": self.member_id, "profile": self.profile.to_dict(),
+        out: dict[str, Any] = {"memberId": self.member_id, "profile": self.profile.to_dict(),
                "groupProfile": self.group_profile.to_dict(), "role": self.role.value}
         if self.symmetric:
             out["symmetric"] = True

@@ -39,7 +39,7 @@ if HttpToolsProtocol is not None:
                     or cycle.response_complete):
                 return
             if not cycle.body:
-                cycle.body = body  # the app gets this very object (see the module doc)
+                cycle.body = body  # type: ignore[assignment]  # no copy (see the module doc)
             else:
                 if not isinstance(cycle.body, bytearray):
                     cycle.body = bytearray(cycle.body)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
+from typing import cast
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,6 +57,6 @@ class LinkRecord(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
-queues = QueueRecord.__table__
-messages = MessageRecord.__table__
-links = LinkRecord.__table__
+queues = cast(Table, QueueRecord.__table__)
+messages = cast(Table, MessageRecord.__table__)
+links = cast(Table, LinkRecord.__table__)

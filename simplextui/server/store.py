@@ -310,7 +310,7 @@ def _read_pending(conn: Connection, reads: PendingReads) -> PendingRows:
                 body_seqs.append(first.seq)
     for chunk in _chunks(body_seqs):
         stmt = select(messages.c.seq, messages.c.body).where(messages.c.seq.in_(chunk))
-        out.bodies.update((int(seq), bytes(body)) for seq, body in conn.execute(stmt))
+        out.bodies.update((int(row[0]), bytes(row[1])) for row in conn.execute(stmt))
     return out
 
 

@@ -407,7 +407,8 @@ class Batcher:
     def _encode(self, session_id: bytes, batch: list[_Item], corr_ids: bytes) -> bytes:
         """The request body: ``encode_batch_request`` of the authenticated transmissions,
         built with one join (the SEND bodies and their padding are copied once)."""
-        parts = [hot.batch_request_head(self._link.version, session_id, len(batch))]
+        parts: list[bytes | memoryview] = [
+            hot.batch_request_head(self._link.version, session_id, len(batch))]
         append, u32, no_auth = parts.append, hot.u32, b"\x00"
         size = queue.CORR_ID_SIZE
         for i, item in enumerate(batch):

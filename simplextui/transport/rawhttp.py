@@ -93,15 +93,15 @@ class HttpsPool:
                     conn.close()
                 raise NetworkError("client is closed", sent=False) from exc
             try:
-                conn, status, answer, keep = await asyncio.shield(future)
+                used, status, answer, keep = await asyncio.shield(future)
             except asyncio.CancelledError:
                 future.add_done_callback(_close_when_done)  # the thread finishes on its own
                 raise
             if keep and not self._closed:
-                conn.idle_since = time.monotonic()
-                self._idle.append(conn)
+                used.idle_since = time.monotonic()
+                self._idle.append(used)
             else:
-                conn.close()
+                used.close()
             return status, answer
 
     def close(self) -> None:

@@ -141,10 +141,11 @@ class GroupInbound:
             await self._after_connected(group, member, info, introducer, repeat=True)
             return True
         async with self.ctx.tx() as s:
-            member = await s.get(GroupMember, member.id)
-            group = await s.get(Group, group.id)
-            if member is None or group is None or member.status not in ACTIVE:
+            fresh_member = await s.get(GroupMember, member.id)
+            fresh_group = await s.get(Group, group.id)
+            if fresh_member is None or fresh_group is None or fresh_member.status not in ACTIVE:
                 return True
+            member, group = fresh_member, fresh_group
             member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
             p = info.profile
             member.display_name, member.full_name, member.bio = p.display_name, p.full_name, p.bio

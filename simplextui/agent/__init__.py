@@ -8,7 +8,13 @@ and :mod:`simplextui.protocol.links`, documented in ``docs/agent-protocol.md``.
 from simplextui.agent.addresses import MAX_APP_DATA, AddressInfo
 from simplextui.agent.agent import MAX_INFO_SIZE, MAX_MESSAGE_SIZE, Agent
 from simplextui.agent.config import AgentConfig
-from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
+from simplextui.agent.errors import (
+    AddressNotFound,
+    AgentError,
+    ConnectionNotFound,
+    ConnectionNotReady,
+    LinkGone,
+)
 from simplextui.agent.events import (
     AgentConnectionError,
     AgentEvent,
@@ -28,6 +34,7 @@ __all__ = [
     "MAX_INFO_SIZE",
     "MAX_MESSAGE_SIZE",
     "AddressInfo",
+    "AddressNotFound",
     "Agent",
     "AgentConfig",
     "AgentConnectionError",
@@ -42,6 +49,7 @@ __all__ = [
     "DeliveryReceipt",
     "IntegrityKind",
     "IntegrityStatus",
+    "LinkGone",
     "MessageReceived",
     "MessageSent",
 ]

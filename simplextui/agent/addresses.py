@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, ReceiveTarget, new_id
-from simplextui.agent.errors import AgentError
+from simplextui.agent.errors import AddressNotFound, AgentError
 from simplextui.agent.handshake import Handshake
 from simplextui.agent.repo import QueueRole
 from simplextui.agent.sealing import AddressKeys, seal_user_data
@@ -120,7 +120,7 @@ class Addresses:
         server cannot be reached (nothing changed then)."""
         row = await self._ctx.read(lambda c: repo.address_by_id(c, address_id))
         if row is None:
-            raise AgentError(f"no address {address_id!r}")
+            raise AddressNotFound(address_id)
         link = parse_link(row.link)
         owner = LinkOwner.from_dict(row.link_owner)
         user = (b"" if app_data is None

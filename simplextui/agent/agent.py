@@ -19,7 +19,12 @@ from simplextui.agent.addresses import Addresses, AddressInfo, check_app_data, c
 from simplextui.agent.config import AgentConfig
 from simplextui.agent.context import AgentContext, Database, ReceiveTarget
 from simplextui.agent.emitter import Emitter
-from simplextui.agent.errors import AgentError, ConnectionNotFound, ConnectionNotReady
+from simplextui.agent.errors import (
+    AddressNotFound,
+    AgentError,
+    ConnectionNotFound,
+    ConnectionNotReady,
+)
 from simplextui.agent.events import AgentEvent, IntegrityStatus, MessageReceived
 from simplextui.agent.handshake import Handshake
 from simplextui.agent.messaging import check_open, encrypt_payload, send_payloads, sent_state
@@ -238,7 +243,7 @@ class Agent:
     async def delete_address(self, address_id: str | None = None) -> None:
         """Delete an address (None: the personal one, if any): nobody can send requests to
         it any more; requests already received can still be accepted. The other addresses
-        are untouched. Raises AgentError for an unknown ``address_id``."""
+        are untouched. Raises AddressNotFound for an unknown ``address_id``."""
         ctx = self._ctx
         if address_id is None:
             async with ctx.lock(_PERSONAL_LOCK):
@@ -248,7 +253,7 @@ class Agent:
             return
         row = await ctx.read(lambda c: repo.address_by_id(c, address_id))
         if row is None:
-            raise AgentError(f"no address {address_id!r}")
+            raise AddressNotFound(address_id)
         await self._addresses.delete(row)
 
     async def accept_request(self, request_id: str, my_info: bytes, *,

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
-from simplextui.agent.errors import AgentError
+from simplextui.agent.errors import AgentError, LinkGone
 from simplextui.agent.repo import ConnState, QueueRole
 from simplextui.agent.sealing import (
     open_link_data,
@@ -143,8 +143,8 @@ class Handshake:
             record = await self._ctx.client(link.server).get_link(link.link_id)
         except ServerError as exc:
             if exc.code == ErrorCode.AUTH:
-                raise AgentError("this link no longer exists on its server "
-                                 "(it was deleted, or never created)") from None
+                raise LinkGone("this link no longer exists on its server "
+                               "(it was deleted, or never created)") from None
             raise _network_error(exc, "cannot read the link") from exc
         except TransportError as exc:
             raise _network_error(exc, "cannot read the link") from exc

@@ -5,9 +5,7 @@ Kept apart from ``chat_models`` so that group links stay one module's concern (i
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from simplextui.store.base import Base
@@ -19,9 +17,8 @@ class GroupLink(Base):
     """A group link this user (an admin or owner of the group) hosts: at most one per group.
 
     ``link_id`` is the random group link id joiners name in their request; ``link`` the text
-    shared (``simplextui://g/...``); ``link_owner`` the credentials to delete its record on the
-    server; ``address`` the contact address the record points joiners at (requests arrive
-    there), kept to notice when that address is deleted or replaced.
+    shared (``simplextui://g/...``); ``address_id`` the agent address (kind ``g``, dedicated to
+    this link) the link is: join requests arrive there, and deleting it deletes the record.
     """
 
     __tablename__ = "chat_group_links"
@@ -32,6 +29,5 @@ class GroupLink(Base):
     link_id: Mapped[str] = mapped_column(String(24), unique=True)
     link: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(Text)
-    link_owner: Mapped[dict[str, Any]] = mapped_column(JSON)
+    address_id: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger)

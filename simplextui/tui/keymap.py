@@ -52,7 +52,7 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("main.next_chat", "alt+down,ctrl+n", "next_chat", "Next chat"),
     KeyAction("main.prev_chat", "alt+up", "prev_chat", "Previous chat"),
     KeyAction("main.find_chat", "ctrl+f", "find_chat", "Find a chat", show=True),
-    KeyAction("main.info", "f4", "contact_info", "Contact info", show=True),
+    KeyAction("main.info", "f4", "contact_info", "Chat info", show=True),
     KeyAction("main.new_link", "ctrl+t", "new_link", "New one-time link"),
     KeyAction("main.new_group", "ctrl+g", "new_group", "New group"),
     KeyAction("chats.open", "enter", "open", "Open the chat"),

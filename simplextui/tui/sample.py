@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from simplextui.agent.addresses import AddressInfo
 from simplextui.agent.errors import AgentError
 from simplextui.agent.events import AgentEvent
 from simplextui.chat.core import DB_FILE
@@ -82,7 +83,8 @@ class SampleAgent:
         n = next(self._links)
         return f"sample-conn-{n}", _link(LinkKind.INVITATION, n)
 
-    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None) -> str:
+    async def join(self, link: str, my_info: bytes, *, pq: bool | None = None,
+                   kind: str | None = None) -> str:
         raise AgentError("the sample agent is offline: it cannot connect")
 
     async def create_address(self) -> str:
@@ -92,8 +94,19 @@ class SampleAgent:
     async def get_address(self) -> str | None:
         return self._address
 
-    async def delete_address(self) -> None:
-        self._address = None
+    async def delete_address(self, address_id: str | None = None) -> None:
+        if address_id is None:
+            self._address = None
+
+    async def add_address(self, *, kind: str = "a",
+                          app_data: bytes | None = None) -> tuple[str, str]:
+        raise AgentError("the sample agent is offline: it cannot publish a link")
+
+    async def list_addresses(self) -> list[AddressInfo]:
+        return []
+
+    async def get_link_data(self, link: str, *, kind: str) -> bytes | None:
+        raise AgentError("the sample agent is offline: it cannot read links")
 
     async def accept_request(self, request_id: str, my_info: bytes) -> str:
         return f"sample-accepted-{request_id}"

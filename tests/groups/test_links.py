@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from simplextui.chat.events import (
     ConnectionErrorEvent,
@@ -23,9 +24,19 @@ from simplextui.chat.events import (
 )
 from simplextui.chat.groups import store as gq
 from simplextui.chat.responses import LinkResponse, OkResponse
-from simplextui.protocol.chat_events import ChatEventError, MsgContent, MsgNew, Profile, new_msg_id
-from simplextui.protocol.group_events import GroupProfile, GroupRole, MemberInfo
-from simplextui.protocol.group_link_events import GroupLinkData
+from simplextui.protocol.chat_events import (
+    ChatEventError,
+    ChatMessage,
+    MsgContent,
+    MsgNew,
+    Profile,
+    ProfileInfo,
+    encode_chat_message,
+    new_msg_id,
+)
+from simplextui.protocol.group_events import GroupProfile, GroupRole, MemberInfo, new_member_id
+from simplextui.protocol.group_link_events import GroupLinkData, GroupLinkJoin
+from simplextui.store.agent_models import AgentConnection, AgentContactRequest
 from tests.chat.helpers import Pair, connect, error, ok
 from tests.groups.helpers import T, invite_and_join
 
@@ -193,12 +204,12 @@ async def test_bad_input_second_join_and_host_that_left(make_user: Any) -> None:
 def test_link_data_round_trip_and_strict_parsing() -> None:
     data = GroupLinkData(new_msg_id(), GroupProfile("team", "about"),
                          MemberInfo(new_msg_id(), GroupRole.OWNER, Profile("alice")),
-                         GroupRole.OBSERVER, "simplextui://a/x", symmetric=True)
+                         GroupRole.OBSERVER, symmetric=True)
     assert GroupLinkData.decode(data.encode()) == data
     good = data.encode().decode()
-    for bad in (b"not json", b"[]", good.replace('"v":1', '"v":2').encode(),
+    assert '"address"' not in good  # the host's contact address is not in a group link
+    for bad in (b"not json", b"[]", good.replace('"v":2', '"v":1').encode(),
                 good.replace('"observer"', '"admin"').encode(),
-                good.replace('"address":"simplextui://a/x"', '"address":""').encode(),
                 good.replace(data.group_link_id, "short").encode()):
         with pytest.raises(ChatEventError):
             GroupLinkData.decode(bad)
@@ -228,3 +239,103 @@ async def test_join_while_the_host_is_offline(make_user: Any) -> None:
     for user in (alice, bob):
         got = await user[1].wait(MessageReceived, T, msg_id=r.msg_id)
         assert got.from_ == "carol"
+
+
+async def _pending_agent_requests(user: Pair) -> int:
+    async with user[0].db.session() as s:
+        return int((await s.execute(select(func.count()).select_from(AgentContactRequest))
+                    ).scalar_one())
+
+
+async def test_a_group_link_is_not_a_contact_address(make_user: Any) -> None:
+    """The link is an address of its own: its record does not name the host's contact
+    address, and a contact request sent through it is rejected (auto-accept or not)."""
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    carol = await make_user("carol")
+    await ok(alice[0], "/g team")
+    personal = (await ok(alice[0], "/ad")).link
+    await ok(alice[0], "/auto_accept on")
+    link = await _create_link(alice, "team")
+    record = await bob[0].agent.get_link_data(link, kind="g")  # type: ignore[attr-defined]
+    assert record is not None and personal.encode() not in record
+    assert GroupLinkData.decode(record).host.profile.display_name == "alice"
+
+    # bob, holding the link, sends an ordinary contact request (his profile) to its address
+    profile = encode_chat_message(ChatMessage(new_msg_id(), ProfileInfo(Profile("bob"))))
+    await bob[0].agent.join(link, profile, kind="g")  # type: ignore[call-arg]
+    # then carol joins by it: requests at one address are handled in the order they came
+    await _join(carol, link, "team", "alice")
+    await alice[1].wait(MemberConnectedAll, T, group="team", member="carol")
+    assert not alice[1].of(ContactRequestReceived)
+    assert await _contacts(alice) == []
+    assert await _pending_agent_requests(alice) == 0  # rejected, not left waiting
+    assert not bob[1].of(ContactConnected)
+
+    # the contact address itself still takes contact requests
+    await ok(bob[0], f"/c {personal}")
+    await alice[1].wait(ContactRequestReceived, T)
+    await alice[1].wait(ContactConnected, T)
+    assert await _contacts(alice) == ["bob"]
+
+
+async def test_deleting_the_contact_address_leaves_group_links_working(make_user: Any,
+                                                                       restart: Any) -> None:
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    await ok(alice[0], "/g team")
+    await ok(alice[0], "/ad")
+    link = await _create_link(alice, "team")
+    await ok(alice[0], "/da")
+    assert "no contact address" in await error(alice[0], "/sa")
+    shown = await ok(alice[0], "/show link #team")
+    assert isinstance(shown, LinkResponse) and shown.link == link
+    alice = await restart(alice)
+    await _join(bob, link, "team", "alice")
+    await alice[1].wait(MemberConnectedAll, T, group="team", member="bob")
+    assert await _contacts(alice) == [] and await _contacts(bob) == []
+    # and a new contact address is independent of the link
+    await ok(alice[0], "/ad")
+    await ok(alice[0], "/delete link #team")
+    assert (await ok(alice[0], "/sa")).link.startswith("simplextui://a/")
+
+
+async def _wait_gone(user: Pair, conn_id: str) -> None:
+    """Until ``conn_id`` is deleted from ``user``'s agent (bounded)."""
+    async with asyncio.timeout(T):
+        while True:
+            async with user[0].db.session() as s:
+                if await s.get(AgentConnection, conn_id) is None:
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def test_joins_not_matching_a_live_link_are_refused_and_the_link_keeps_working(
+        make_user: Any) -> None:
+    """A join naming another link id at the link's address, and a join sent to the host's
+    contact address, are both refused (the joiner's client drops them); the link stays."""
+    alice = await make_user("alice")
+    bob = await make_user("bob")
+    carol = await make_user("carol")
+    await ok(alice[0], "/g team")
+    personal = (await ok(alice[0], "/ad")).link
+    link = await _create_link(alice, "team")
+    record = await bob[0].agent.get_link_data(link, kind="g")  # type: ignore[attr-defined]
+    data = GroupLinkData.decode(record)
+
+    def join_info(link_id: str) -> bytes:
+        return encode_chat_message(ChatMessage(new_msg_id(), GroupLinkJoin(
+            new_member_id(), Profile("bob"), link_id)))
+
+    wrong = await bob[0].agent.join(link, join_info(new_msg_id()),  # type: ignore[call-arg]
+                                    kind="g")
+    at_personal = await bob[0].agent.join(personal, join_info(data.group_link_id))
+    await _wait_gone(bob, wrong)  # refused with x.grp.link.rej, then dropped by bob
+    await _wait_gone(bob, at_personal)
+    await _join(carol, link, "team", "alice")
+    await alice[1].wait(MemberConnectedAll, T, group="team", member="carol")
+    members = await ok(alice[0], "/ms team")
+    assert [m.name for m in members.members if not m.me] == ["carol"]
+    assert not alice[1].of(ContactRequestReceived)
+    shown = await ok(alice[0], "/show link #team")
+    assert isinstance(shown, LinkResponse) and shown.link == link

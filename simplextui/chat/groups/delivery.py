@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.context import ChatContext
@@ -62,6 +62,25 @@ class GroupDeliveries:
                 self._early.clear()
         if changed is not None:
             await self.ctx.emit(GroupItemStatus(group.local_name, *changed))
+
+    async def status_on(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> bool:
+        """The agent's status for message ``agent_msg_id`` on connection ``conn_id``; False if
+        it is not a member connection. Most statuses are for group protocol messages (no
+        delivery row): one read finds that out, without the writer lock."""
+        async with self.ctx.db.session() as s:
+            row = (await s.execute(
+                select(GroupMember, GroupDelivery.status).outerjoin(GroupDelivery, and_(
+                    GroupDelivery.member_id == GroupMember.id,
+                    GroupDelivery.agent_msg_id == agent_msg_id))
+                .where(GroupMember.conn_id == conn_id))).first()
+        if row is None:
+            return False
+        member, current = row
+        if current is not None and SENT_ORDER.get(ItemStatus(current), 0) >= SENT_ORDER[status]:
+            return True  # nothing to move
+        if current is not None or self._inflight:  # (in flight: its ids may be stored now)
+            await self.status(member, agent_msg_id, status)
+        return True
 
     async def status(self, member: GroupMember, agent_msg_id: int, status: ItemStatus) -> None:
         """The agent's status for message ``agent_msg_id`` on ``member``'s connection."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from simplextui.agent import events as ae
 from simplextui.agent.errors import AgentError
 from simplextui.chat.clock import now_ms
@@ -85,7 +87,6 @@ async def receive_invitation(s: object, contact: Contact, event: GroupInvitation
                              ) -> list[ChatEvent]:
     """``x.grp.inv`` on a contact connection: keep the invitation for ``/j``."""
     from sqlalchemy import select
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     assert isinstance(s, AsyncSession)
     seen = await s.execute(select(Group).where(Group.member_id == event.invited_member.member_id))
@@ -123,41 +124,39 @@ class GroupInbound:
         if not isinstance(info, GroupAccept | MemberSelf):
             return False
         async with self.ctx.tx() as s:
-            member = await gq.member_by_conn(s, event.conn_id)
-            if member is None:
-                member = await gq.unconnected_by_member_id(s, info.member_id)
-                if member is not None:
-                    member.conn_id = event.conn_id
+            found = await gq.member_with_group(s, event.conn_id)
+            member = found[0] if found else await gq.unconnected_by_member_id(s, info.member_id)
             if member is None or member.member_id != info.member_id:
                 log.warning("member connection %s with unexpected info dropped", event.conn_id)
                 return True
-            group = await gq.group_of(s, member)
+            member.conn_id = event.conn_id
+            group = found[1] if found else await gq.group_of(s, member)
             introducer = (await s.get(GroupMember, member.introducer_id)
                           if member.introducer_id else None)
             repeat = member.status == MemberStatus.CONNECTED
-            if not repeat and member.status not in ACTIVE:
-                return True
+            if not repeat:
+                if member.status not in ACTIVE:
+                    return True
+                await self._mark_connected(s, group, member, info)
         if repeat:  # the agent delivers again after a crash: redo what may not have been sent
             await self._after_connected(group, member, info, introducer, repeat=True)
             return True
-        async with self.ctx.tx() as s:
-            fresh_member = await s.get(GroupMember, member.id)
-            fresh_group = await s.get(Group, group.id)
-            if fresh_member is None or fresh_group is None or fresh_member.status not in ACTIVE:
-                return True
-            member, group = fresh_member, fresh_group
-            member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
-            p = info.profile
-            member.display_name, member.full_name, member.bio = p.display_name, p.full_name, p.bio
-            is_host = member.id == group.host_id
-            if is_host and group.status == GroupStatus.ACCEPTED:
-                group.status = GroupStatus.CONNECTED.value
-                await add_notice(s, group.id, None, "you joined")
-            if isinstance(info, GroupAccept) or member.joined_later:
-                await add_notice(s, group.id, member.id, f"{member.local_name} joined")
         await self.ctx.emit(MemberConnectedEvent(group.local_name, member.local_name))
         await self._after_connected(group, member, info, introducer)
         return True
+
+    @staticmethod
+    async def _mark_connected(s: AsyncSession, group: Group, member: GroupMember,
+                              info: GroupAccept | MemberSelf) -> None:
+        """In the connection's transaction: the member is connected, with the profile it sent."""
+        member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
+        p = info.profile
+        member.display_name, member.full_name, member.bio = p.display_name, p.full_name, p.bio
+        if member.id == group.host_id and group.status == GroupStatus.ACCEPTED:
+            group.status = GroupStatus.CONNECTED.value
+            await add_notice(s, group.id, None, "you joined")
+        if isinstance(info, GroupAccept) or member.joined_later:
+            await add_notice(s, group.id, member.id, f"{member.local_name} joined")
 
     async def _after_connected(self, group: Group, member: GroupMember,
                                info: GroupAccept | MemberSelf, introducer: GroupMember | None,
@@ -218,22 +217,17 @@ class GroupInbound:
 
     async def status(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> bool:
         """A sent/delivered status on a member connection; False if ``conn_id`` is not one."""
-        async with self.ctx.db.session() as s:
-            member = await gq.member_by_conn(s, conn_id)
-        if member is None:
-            return False
-        await deliveries_of(self.ctx).status(member, agent_msg_id, status)
-        return True
+        return await deliveries_of(self.ctx).status_on(conn_id, agent_msg_id, status)
 
     # --- messages -------------------------------------------------------------------------------
 
     async def message(self, event: ae.MessageReceived) -> bool:
         """A message on a member connection; False if ``conn_id`` is not one."""
         async with self.ctx.db.session() as s:
-            member = await gq.member_by_conn(s, event.conn_id)
-            if member is None:
-                return False
-            group = await gq.group_of(s, member)
+            found = await gq.member_with_group(s, event.conn_id)
+        if found is None:
+            return False
+        member, group = found
         emitted: list[ChatEvent] = []
         try:
             message = decode_chat_message(event.body)

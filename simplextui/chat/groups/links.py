@@ -1,11 +1,13 @@
 """Group links: create, show and delete a group's link; join a group by one; the host's side.
 
-A group link is a ``simplextui://g/...`` link whose record holds :class:`GroupLinkData`: the
-group profile, the host, the role it grants, a random group link id and the host's contact
-address. ``/c LINK`` reads it, adds the group (accepted, not connected) with the host as its
-one member, and sends a contact request to that address whose info is ``x.grp.link.join``.
-The host's chat core takes such requests out of the contact path: it accepts with its member
-info (no contact on either side, no user action), the new member connection completes, and
+A group link is a ``simplextui://g/...`` link: an agent address of the host's, kind ``g``,
+dedicated to this link, whose record carries :class:`GroupLinkData` (the group profile, the
+host, the role it grants, a random group link id) as app data. ``/c LINK`` reads it, adds the
+group (accepted, not connected) with the host as its one member, and sends a request to the
+link's address whose info is ``x.grp.link.join``. The host tells such requests by the address
+they arrive at (never the contact path; anything but a join there is rejected): it accepts with
+its member info (no contact on either side, no user action), the new member connection
+completes, and
 the ordinary member-connection code (``groups.inbound``) introduces the joiner to everyone. A
 request the host cannot honour (link deleted, host gone from the group) is accepted with
 ``x.grp.link.rej`` and then dropped by both sides, so the joiner learns why instead of waiting.
@@ -30,7 +32,7 @@ from simplextui.chat.events import ConnectionErrorEvent
 from simplextui.chat.groups import links_commands as lc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage
-from simplextui.chat.groups.links_record import delete_record, publish, read
+from simplextui.chat.groups.links_record import delete_record, publish, read, send_join
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import ChatResponse, LinkResponse, OkResponse
 from simplextui.protocol.chat_events import (
@@ -47,10 +49,9 @@ from simplextui.protocol.group_link_events import (
     GroupLinkJoin,
     GroupLinkReject,
 )
-from simplextui.protocol.links import Link, LinkKind, expect_kind, parse_link
+from simplextui.protocol.links import Link, LinkKind, expect_kind
 from simplextui.store.chat_models import Group, GroupMember, GroupStatus, MemberStatus
 from simplextui.store.group_link_models import GroupLink
-from simplextui.transport import TransportError
 
 __all__ = ["GroupLinkInbound", "GroupLinks", "join_by_link"]
 
@@ -63,8 +64,10 @@ async def _link_of(s: AsyncSession, group_id: int) -> GroupLink | None:
     return result.scalar_one_or_none()
 
 
-async def _link_by_id(s: AsyncSession, link_id: str) -> GroupLink | None:
-    result = await s.execute(select(GroupLink).where(GroupLink.link_id == link_id))
+async def _link_by_address(s: AsyncSession, address_id: str | None) -> GroupLink | None:
+    if address_id is None:
+        return None
+    result = await s.execute(select(GroupLink).where(GroupLink.address_id == address_id))
     return result.scalar_one_or_none()
 
 
@@ -103,23 +106,21 @@ class GroupLinks:
             if await _link_of(s, group.id) is not None:
                 raise ChatError(f"#{g} already has a group link (/show link #{g} shows it, "
                                 f"/delete link #{g} deletes it)")
-        # Join requests arrive at the user's contact address (made now if there is none).
-        address = await self.ctx.agent.get_address() or await self.ctx.agent.create_address()
+        # Join requests arrive at an address of this link's own (not the contact address).
         data = GroupLinkData(new_msg_id(), GroupProfile(group.display_name, group.description),
                              MemberInfo(group.member_id, GroupRole(group.role),
-                                        profile_of(self.ctx.user)), cmd.role, address,
-                             group.symmetric)
-        uri, owner = await publish(self.ctx.agent, parse_link(address).server, data)
+                                        profile_of(self.ctx.user)), cmd.role, group.symmetric)
+        address_id, uri = await publish(self.ctx.agent, data)
         try:
             async with self.ctx.tx() as s:
                 if await _link_of(s, group.id) is not None:
                     raise ChatError(f"#{g} already has a group link")
                 s.add(GroupLink(group_id=group.id, link_id=data.group_link_id, link=uri,
-                                role=cmd.role.value, address=address, link_owner=owner,
+                                role=cmd.role.value, address_id=address_id,
                                 created_at=now_ms()))
         except BaseException:
-            with contextlib.suppress(TransportError):
-                await delete_record(self.ctx.agent, owner)
+            with contextlib.suppress(AgentError):
+                await delete_record(self.ctx.agent, address_id)
             raise
         return LinkResponse("group", uri)
 
@@ -130,23 +131,20 @@ class GroupLinks:
         g = group.local_name
         if row is None:
             raise ChatError(f"#{g} has no group link (/create link #{g} creates one)")
-        if await self.ctx.agent.get_address() != row.address:
-            raise ChatError(f"the group link of #{g} stopped working when your contact address "
-                            f"was deleted: /delete link #{g}, then /create link #{g}")
         return LinkResponse("group", row.link)
 
     async def delete(self, cmd: lc.DeleteGroupLink) -> ChatResponse:
         group = await self._group(cmd.group)
-        async with self.ctx.tx() as s:
+        async with self.ctx.db.session() as s:
             row = await _link_of(s, group.id)
-            if row is None:
-                raise ChatError(f"#{group.local_name} has no group link")
-            owner = row.link_owner
-            await s.delete(row)
-        try:
-            await delete_record(self.ctx.agent, owner)
-        except TransportError as exc:  # requests by it are refused all the same
-            log.info("could not delete the record of #%s's link: %s", group.local_name, exc)
+        if row is None:
+            raise ChatError(f"#{group.local_name} has no group link")
+        # The address first: a crash in between leaves a row that /delete link deletes again.
+        await delete_record(self.ctx.agent, row.address_id)
+        async with self.ctx.tx() as s:
+            fresh = await s.get(GroupLink, row.id)
+            if fresh is not None:
+                await s.delete(fresh)
         return OkResponse(f"the group link of #{group.local_name} is deleted; joining by it "
                           "no longer works")
 
@@ -171,7 +169,6 @@ async def join_by_link(ctx: ChatContext, link: Link) -> ChatResponse:
     """``/c`` with a group link: read the record, add the group, ask the host to be let in."""
     expect_kind(link, {LinkKind.GROUP})
     data = await read(ctx.agent, link)
-    expect_kind(parse_link(data.address), {LinkKind.ADDRESS})
     now = now_ms()
     async with ctx.tx() as s:
         await _check_not_member(s, data)
@@ -188,7 +185,7 @@ async def join_by_link(ctx: ChatContext, link: Link) -> ChatResponse:
         group.host_id = host.id
     info = _info(GroupLinkJoin(group.member_id, profile_of(ctx.user), data.group_link_id))
     try:
-        conn_id = await ctx.agent.join(data.address, info)
+        conn_id = await send_join(ctx.agent, link, info)
     except BaseException:
         async with ctx.tx() as s:
             row = await s.get(Group, group.id)
@@ -213,23 +210,32 @@ class GroupLinkInbound:
         self.ctx = ctx
 
     async def request(self, event: ae.ConnectionRequest) -> bool:
-        """A request at the contact address; False if it is not a join by group link."""
-        try:
+        """A request at one of the agent's addresses; False if it is for the contact path
+        (it came to the personal address, and is not a join)."""
+        join: object = None
+        with contextlib.suppress(ChatEventError):
             join = decode_chat_message(event.info).event
-        except ChatEventError:
-            return False
+        async with self.ctx.db.session() as s:
+            link = await _link_by_address(s, event.address_id)
         if not isinstance(join, GroupLinkJoin):
-            return False
+            if link is None and not await self._at_other_address(event.address_id):
+                return False
+            # a contact request through a group link (or another address of ours that is
+            # not for contacts): the link does not make its holder a contact
+            log.info("a request that is not a join arrived at a group link: rejected")
+            with contextlib.suppress(AgentError):
+                await self.ctx.agent.reject_request(event.request_id)
+            return True
         async with self.ctx.tx() as s:
-            row = await _link_by_id(s, join.group_link_id)
+            row = await _link_by_address(s, event.address_id)
             group = await s.get(Group, row.group_id) if row is not None else None
-            reason = None
-            if row is None or group is None:
+            reason = stale = None
+            if row is None or group is None or row.link_id != join.group_link_id:
                 reason = "this group link was deleted by its host"
             elif group.status != GroupStatus.CONNECTED or not can_manage(group, group.role):
                 reason = "the host of this group link is no longer in the group"
+                stale = row.address_id
                 await s.delete(row)
-            stale = row.link_owner if row is not None and reason else None
             member = None
             if reason is None and group is not None and row is not None:
                 member = await gq.member_by_id(s, group.id, join.member_id)
@@ -242,7 +248,7 @@ class GroupLinkInbound:
                                                  MemberStatus.INVITED)
                     member.joined_later = True  # invited by this host (races.py)
         if stale is not None:
-            with contextlib.suppress(TransportError):
+            with contextlib.suppress(AgentError):
                 await delete_record(self.ctx.agent, stale)
         if member is None or group is None:
             log.info("join by group link refused: %s", reason)
@@ -264,6 +270,14 @@ class GroupLinkInbound:
             if fresh is not None and fresh.conn_id is None:
                 fresh.conn_id = conn_id
         return True
+
+    async def _at_other_address(self, address_id: str | None) -> bool:
+        """True if ``address_id`` is one of the agent's addresses other than the personal one
+        (a group link whose row is gone, say); an address since deleted is not known."""
+        if address_id is None:
+            return False
+        return any(a.address_id == address_id and not a.personal
+                   for a in await self.ctx.agent.list_addresses())
 
     async def _refuse(self, request_id: str, link_id: str, reason: str) -> None:
         """Accept only to say no: the joiner learns ``reason``; both sides then drop it."""

@@ -35,6 +35,7 @@ __all__ = [
     "member_by_id",
     "member_by_name",
     "member_info",
+    "member_with_group",
     "members",
     "open_intros_with",
     "unforwarded_intros",
@@ -72,6 +73,16 @@ async def connected_members(s: AsyncSession, group_id: int) -> list[GroupMember]
 async def member_by_conn(s: AsyncSession, conn_id: str) -> GroupMember | None:
     result = await s.execute(select(GroupMember).where(GroupMember.conn_id == conn_id))
     return result.scalar_one_or_none()
+
+
+async def member_with_group(s: AsyncSession, conn_id: str
+                            ) -> tuple[GroupMember, Group] | None:
+    """The member on connection ``conn_id`` and its group, in one query (every message on a
+    member connection starts with this lookup)."""
+    result = await s.execute(select(GroupMember, Group).join(
+        Group, Group.id == GroupMember.group_id).where(GroupMember.conn_id == conn_id))
+    row = result.first()
+    return None if row is None else (row[0], row[1])
 
 
 async def member_by_id(s: AsyncSession, group_id: int, member_id: str) -> GroupMember | None:

@@ -10,6 +10,12 @@ Revises: 0007
 - ``app_data``: the chat layer's data sealed into the record's user data (or NULL);
 - ``personal``: the user's own contact address (``create_address``/``get_address``); the
   address a database already had is that one.
+
+``chat_group_links`` uses them: each group link is an agent address of kind ``g``
+(``address_id``) instead of a record pointing at the host's personal address (columns
+``address`` and ``link_owner`` dropped). Links of the old form are deleted: their records are
+not addresses, so they cannot be read by this version (a join by one reaches the personal
+address and is refused as a join by a deleted link).
 """
 
 from __future__ import annotations
@@ -37,9 +43,21 @@ def upgrade() -> None:
     with op.batch_alter_table("agent_address") as batch_op:
         batch_op.alter_column("address_id", existing_type=sa.String(length=32), nullable=False)
         batch_op.create_unique_constraint("uq_agent_address_address_id", ["address_id"])
+    op.execute("DELETE FROM chat_group_links")
+    with op.batch_alter_table("chat_group_links") as batch_op:
+        batch_op.drop_column("address")
+        batch_op.drop_column("link_owner")
+        batch_op.add_column(sa.Column("address_id", sa.String(length=32), nullable=False))
+        batch_op.create_unique_constraint("uq_chat_group_links_address_id", ["address_id"])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM chat_group_links")
+    with op.batch_alter_table("chat_group_links") as batch_op:
+        batch_op.drop_constraint("uq_chat_group_links_address_id", type_="unique")
+        batch_op.drop_column("address_id")
+        batch_op.add_column(sa.Column("address", sa.Text(), nullable=False))
+        batch_op.add_column(sa.Column("link_owner", sa.JSON(), nullable=False))
     op.execute("DELETE FROM agent_address WHERE personal = 0")
     with op.batch_alter_table("agent_address") as batch_op:
         batch_op.drop_constraint("uq_agent_address_address_id", type_="unique")

@@ -26,6 +26,7 @@ __all__ = [
     "IntegrityError",
     "MemberConnectedAll",
     "MemberConnectedEvent",
+    "MemberDeclined",
     "MemberLeft",
     "MemberPendingApproval",
     "MemberRemoved",
@@ -207,6 +208,15 @@ class MemberLeft(_Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MemberDeclined(_Event):
+    """A contact this user invited declined the invitation."""
+
+    TYPE: ClassVar[str] = "member_declined"
+    group: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
 class MemberRoleChanged(_Event):
     TYPE: ClassVar[str] = "member_role"
     group: str
@@ -266,6 +276,7 @@ ChatEvent = (
     Ready | ContactRequestReceived | ContactConnected | ContactUpdated | ContactDeleted
     | MessageReceived | MessageUpdated | MessageDeleted | ReactionChanged | MessageStatus
     | IntegrityError | ConnectionErrorEvent | GroupInvitationReceived | MemberConnectedEvent
-    | MemberConnectedAll | MemberRemoved | MemberLeft | MemberRoleChanged | GroupDeleted
+    | MemberConnectedAll | MemberRemoved | MemberLeft | MemberDeclined | MemberRoleChanged
+    | GroupDeleted
     | GroupUpdated | GroupEmpty | MemberPendingApproval | GroupItemStatus
 )

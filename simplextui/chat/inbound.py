@@ -8,11 +8,13 @@ only then are frontends told; a message seen before (same shared msg id) is only
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.agent import events as ae
+from simplextui.agent.errors import AgentError
 from simplextui.chat import contacts as contacts_q
 from simplextui.chat import messages as items_q
 from simplextui.chat.actions import accept
@@ -32,6 +34,7 @@ from simplextui.chat.events import (
     MessageUpdated,
     ReactionChanged,
 )
+from simplextui.chat.groups.decline import receive_decline
 from simplextui.chat.groups.inbound import GroupInbound, receive_invitation
 from simplextui.chat.groups.links import GroupLinkInbound  # GROUP-LINKS hook
 from simplextui.chat.profiles import parse_info
@@ -49,7 +52,7 @@ from simplextui.protocol.chat_events import (
     UnknownEvent,
     decode_chat_message,
 )
-from simplextui.protocol.group_events import GroupInvitation
+from simplextui.protocol.group_events import GroupDecline, GroupInvitation
 from simplextui.store.chat_models import (
     ChatItem,
     ChatUser,
@@ -175,6 +178,7 @@ class Inbound:
         if await self.groups.message(event):
             return
         emitted: list[ChatEvent] = []
+        unused_conns: list[str] = []  # member connections a declined invitation leaves behind
         async with self.ctx.tx() as s:
             contact = await contacts_q.by_conn(s, event.conn_id)
             if contact is not None and contact.local_name is None:
@@ -187,9 +191,13 @@ class Inbound:
                     emitted.append(IntegrityError(contact.local_name, str(event.integrity)))
                 message = _decode(event.body, contact.local_name)
                 if message is not None:
-                    emitted += await _apply(s, self.ctx.user, contact, message, event)
+                    emitted += await _apply(s, self.ctx.user, contact, message, event,
+                                            unused_conns)
             else:
                 log.warning("message for unknown connection %s dropped", event.conn_id)
+        for conn_id in unused_conns:
+            with contextlib.suppress(AgentError):
+                await self.ctx.agent.delete_connection(conn_id)
         await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
         for chat_event in emitted:
             await self.ctx.emit(chat_event)
@@ -208,7 +216,7 @@ def _decode(body: bytes, name: str) -> ChatMessage | None:
 
 
 async def _apply(s: AsyncSession, user: ChatUser, contact: Contact, message: ChatMessage,
-                 received: ae.MessageReceived) -> list[ChatEvent]:
+                 received: ae.MessageReceived, unused_conns: list[str]) -> list[ChatEvent]:
     """Apply one received chat event to the chat's rows; the frontend events it causes."""
     name = contact.local_name or ""
     chat = f"@{name}"
@@ -254,6 +262,8 @@ async def _apply(s: AsyncSession, user: ChatUser, contact: Contact, message: Cha
         return out
     if isinstance(event, GroupInvitation):
         return await receive_invitation(s, contact, event)
+    if isinstance(event, GroupDecline):
+        return await receive_decline(s, contact, event, unused_conns)
     if isinstance(event, ProfileInfo):
         if not contacts_q.set_profile(contact, event.profile):
             return []

@@ -29,6 +29,7 @@ from simplextui.protocol.chat_events import (
 __all__ = [
     "MAX_LINK_CHARS",
     "GroupAccept",
+    "GroupDecline",
     "GroupDelete",
     "GroupEvent",
     "GroupInfo",
@@ -431,6 +432,22 @@ class GroupLeave:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupDecline:
+    """``x.grp.decl``: on the contact connection, the invitee declines the invitation that
+    made it member ``member_id`` (its inviter drops the unused member connection)."""
+
+    member_id: str
+    EVENT: ClassVar[str] = "x.grp.decl"
+
+    def params(self) -> dict[str, Any]:
+        return {"memberId": self.member_id}
+
+    @classmethod
+    def from_params(cls, p: dict[str, Any]) -> GroupDecline:
+        return cls(parse_member_id(p.get("memberId")))
+
+
+@dataclass(frozen=True, slots=True)
 class GroupDelete:
     """``x.grp.del``: an owner deleted the group."""
 
@@ -467,4 +484,4 @@ GroupEvent = (
 
 register_events(GroupInvitation, GroupAccept, MemberSelf, MemberNew, MemberIntro,
                 MemberInvitation, MemberForward, MemberConnected, MemberRejected, MsgForward,
-                MemberDelete, GroupMemberRole, GroupLeave, GroupDelete, GroupInfo)
+                MemberDelete, GroupMemberRole, GroupLeave, GroupDecline, GroupDelete, GroupInfo)

@@ -193,6 +193,7 @@ class MemberStatus(StrEnum):
     INTRODUCED = "introduced"  # known through an introduction; connecting
     PENDING_APPROVAL = "pending_approval"  # symmetric group: waits for /approve or /reject
     REJECTED = "rejected"  # this user rejected the addition
+    DECLINED = "declined"  # the invited contact declined the invitation
     CONNECTED = "connected"  # connected directly
     LEFT = "left"
     REMOVED = "removed"

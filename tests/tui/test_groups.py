@@ -16,12 +16,14 @@ from simplextui.chat.events import (
     GroupInvitationReceived,
     MemberConnectedAll,
     MemberConnectedEvent,
+    MemberDeclined,
     MemberLeft,
     MessageReceived,
 )
 from simplextui.server.runner import EmbeddedServer
 from simplextui.tui.app import SimplexApp, create_app
 from simplextui.tui.screens.dialogs import ConfirmDialog
+from simplextui.tui.screens.group_dialogs import JoinDialog
 from simplextui.tui.screens.group_info import GroupInfoScreen
 from simplextui.tui.screens.main import MainScreen
 from simplextui.tui.screens.new_group import NewGroupScreen
@@ -149,11 +151,24 @@ async def test_join_an_invitation_from_the_chat_list(
         await settle(pilot)
         assert "@bob invited you" in screen_text(app)
 
-        # opening the invitation asks to join; yes joins and opens the group
+        # an invitation can be declined: the inviter learns it, the row goes
+        await ok(bob_core, "/g chess")
+        await ok(bob_core, "/a chess alice")
+        await alice[1].wait(GroupInvitationReceived, T, group="chess")
+        await until(lambda: any(r.key == "#chess" and r.invited for r in main.rows), pilot, T)
+        main.open_chat("#chess")
+        await settle(pilot)
+        assert isinstance(app.screen, JoinDialog)
+        app.screen.query_one("#decline", Button).press()
+        declined = await bob_events.wait(MemberDeclined, T, group="chess")
+        assert declined.member == "alice"
+        await until(lambda: not any(r.key == "#chess" for r in main.rows), pilot, T)
+
+        # opening the invitation asks to join; Join joins and opens the group
         main.open_chat("#club")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        await pilot.press("y")
+        assert isinstance(app.screen, JoinDialog)
+        app.screen.query_one("#join", Button).press()
         await bob_events.wait(MemberConnectedAll, T, group="club", member="alice")
         await until(lambda: main.current_chat == "#club", pilot, T)
 

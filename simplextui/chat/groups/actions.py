@@ -37,6 +37,7 @@ from simplextui.protocol.chat_events import (
 )
 from simplextui.protocol.group_events import (
     GroupAccept,
+    GroupDecline,
     GroupDelete,
     GroupInfo,
     GroupInvitation,
@@ -48,7 +49,14 @@ from simplextui.protocol.group_events import (
     MemberRef,
     new_member_id,
 )
-from simplextui.store.chat_models import Group, GroupMember, GroupStatus, MemberStatus
+from simplextui.store.chat_models import (
+    Contact,
+    ContactStatus,
+    Group,
+    GroupMember,
+    GroupStatus,
+    MemberStatus,
+)
 
 __all__ = ["GroupActions", "can_manage"]
 
@@ -122,6 +130,7 @@ class GroupActions:
             raise ChatError(f"#{group.local_name}: only admins and owners can add members")
         if GroupRole(group.role).rank < cmd.role.rank:
             raise ChatError(f"you cannot grant the role {cmd.role} (yours is {group.role})")
+        declined: int | None = None  # the row of an earlier invitation this contact declined
         async with self.ctx.db.session() as s:
             contact = await self.ctx.contact(s, cmd.contact)
             contact_conn = self.ctx.require_connected(contact)
@@ -129,12 +138,19 @@ class GroupActions:
                 if m.contact_id == contact.id and m.status in (MemberStatus.INVITED,
                                                                MemberStatus.CONNECTED):
                     raise ChatError(f"@{cmd.contact} is already invited to #{group.local_name}")
+                if m.contact_id == contact.id and m.status == MemberStatus.DECLINED:
+                    declined = m.id
         conn_id, link = await self.ctx.agent.create_invitation(member_self_info(self.ctx, group))
-        member_id = new_member_id()
+        member_id = new_member_id()  # a new one each time: the declined id is spent
         async with self.ctx.tx() as s:
-            member = await gq.add_member(
-                s, group.id, member_id, cmd.role,
-                profile_of_contact(contact), MemberStatus.INVITED, contact_id=contact.id)
+            member = await s.get(GroupMember, declined) if declined is not None else None
+            if member is None:
+                member = await gq.add_member(
+                    s, group.id, member_id, cmd.role,
+                    profile_of_contact(contact), MemberStatus.INVITED, contact_id=contact.id)
+            else:  # invited again: the same row (and name), a new member id
+                member.member_id, member.role = member_id, cmd.role.value
+                member.status, member.updated_at = MemberStatus.INVITED.value, now_ms()
             member.conn_id, member.joined_later = conn_id, True
         invitation = GroupInvitation(MemberRef(group.member_id, GroupRole(group.role)),
                                      MemberRef(member_id, cmd.role), link,
@@ -246,13 +262,31 @@ class GroupActions:
             await close_group(self.ctx, group, GroupStatus.DELETED, sent,
                               notice="you deleted the group")
             return OkResponse(f"#{group.local_name} deleted for everyone")
+        declined = group.status == GroupStatus.INVITED and await self._decline(group)
         if group.status in (GroupStatus.INVITED, GroupStatus.ACCEPTED):
             await close_group(self.ctx, group, GroupStatus.LEFT)
         async with self.ctx.tx() as s:
             row = await s.get(Group, group.id)
             if row is not None:
                 await s.delete(row)
+        if declined:
+            return OkResponse(f"invitation to #{group.local_name} declined")
         return OkResponse(f"#{group.local_name} deleted")
+
+    async def _decline(self, group: Group) -> bool:
+        """Tell the inviter (over the contact connection) that this invitation is declined;
+        False if that contact is gone."""
+        async with self.ctx.db.session() as s:
+            contact = (await s.get(Contact, group.inviter_contact_id)
+                       if group.inviter_contact_id else None)
+        if contact is None or contact.conn_id is None or contact.status != ContactStatus.CONNECTED:
+            return False
+        try:
+            await self.ctx.send_event(contact.conn_id, GroupDecline(group.member_id))
+        except AgentError as exc:
+            log.info("#%s: could not tell the inviter: %s", group.local_name, exc)
+            return False
+        return True
 
     async def change_role(self, cmd: gc.ChangeRole) -> ChatResponse:
         group = await self._group(cmd.group, GroupStatus.CONNECTED)

@@ -164,7 +164,7 @@ Groups
   /mr GROUP MEMBER ROLE        change a member's role (admins and owners)
   /gp GROUP NAME [DESCR]       change the group profile (owners)
   /l GROUP                     leave the group
-  /d #GROUP                    delete the group (owners: for everyone)
+  /d #GROUP                    delete the group (owners: for everyone; an invitation: decline it)
   /tail #GROUP [N]             the last N messages of the group (default 10)
   /set history #GROUP N|off    messages a new member gets from its inviter (default 100)
   /set symmetric #GROUP on|off all members equal: anyone adds and removes (owner, empty group)

@@ -1,4 +1,5 @@
-"""Small group dialogs: invite a contact with a role, pick a new role for a member."""
+"""Small group dialogs: invite a contact with a role, pick a new role for a member, answer an
+invitation."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static
 
-__all__ = ["ROLES", "InviteDialog", "RoleDialog"]
+__all__ = ["ROLES", "InviteDialog", "JoinDialog", "RoleDialog"]
 
 ROLES = ("member", "admin", "observer", "owner")  # the usual one first
 ROLE_HELP = ("owner: everything · admin: add and remove members · member: send · "
@@ -84,4 +85,41 @@ class RoleDialog(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class JoinDialog(ModalScreen[str | None]):
+    """An invitation: join it, decline it (the inviter learns it), or decide later.
+    Dismisses with "join", "decline" or None."""
+
+    BINDINGS: ClassVar[Any] = [Binding("escape", "later", "Later", id="dialog.cancel")]
+
+    def __init__(self, group: str, detail: str) -> None:
+        super().__init__(classes="dialog")
+        self.group = group
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box", id="join-dialog"):
+            yield Label(f"Join #{self.group}?", classes="dialog-title")
+            if self.detail:
+                yield Static(self.detail, markup=False, classes="dialog-detail")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Join", variant="primary", id="join")
+                yield Button("Decline", variant="error", id="decline")
+                yield Button("Later", id="later")
+
+    def on_mount(self) -> None:
+        self.query_one("#later", Button).focus()
+
+    @on(Button.Pressed, "#join")
+    def _join(self) -> None:
+        self.dismiss("join")
+
+    @on(Button.Pressed, "#decline")
+    def _decline(self) -> None:
+        self.dismiss("decline")
+
+    @on(Button.Pressed, "#later")
+    def action_later(self) -> None:
         self.dismiss(None)

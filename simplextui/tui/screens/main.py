@@ -187,16 +187,17 @@ class MainScreen(WorkerErrors, Screen[None]):
         self._open_chat(name)
 
     def _ask_join(self, row: ChatSummary) -> None:
-        from simplextui.tui.screens.dialogs import ConfirmDialog
+        from simplextui.tui.screens.group_dialogs import JoinDialog
 
-        def done(ok: bool | None) -> None:
-            if ok:
+        def done(answer: str | None) -> None:
+            if answer == "join":
                 self._join(row.name)
+            elif answer == "decline":
+                self._decline(row.name)
 
         who = f"@{row.inviter} invited you. " if row.inviter else ""
-        self.app.push_screen(ConfirmDialog(
-            f"Join #{row.name}?", f"{who}{row.full_name or row.display_name}".strip(),
-            "Join", primary=True), done)
+        self.app.push_screen(JoinDialog(
+            row.name, f"{who}{row.full_name or row.display_name}".strip()), done)
 
     @work(group="composer", exit_on_error=False)
     async def _join(self, name: str) -> None:
@@ -204,6 +205,12 @@ class MainScreen(WorkerErrors, Screen[None]):
         if not isinstance(response, ErrorResponse):
             self._opening = True
             self._open_chat(f"#{name}")
+
+    @work(group="composer", exit_on_error=False)
+    async def _decline(self, name: str) -> None:
+        """``/d #G`` on an invitation declines it: the inviter learns it, the row goes."""
+        await self.sapp.run_command(f"/d #{name}")
+        self._schedule_refresh()
 
     @work(group="open-chat", exclusive=True, exit_on_error=False)
     async def _open_chat(self, name: str) -> None:

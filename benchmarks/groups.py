@@ -94,17 +94,37 @@ class WireCounter:
 # --- CPU time -----------------------------------------------------------------------------------
 
 
-def _children_cpu() -> float:
-    """CPU seconds of this process's child processes (the queue server), from /proc."""
-    total = 0.0
+_children: list[Path] = []  # /proc/<pid>/stat of this process's children, found once
+
+
+def _find_children() -> list[Path]:
+    """The stat files of this process's child processes (the queue server)."""
     me = str(os.getpid())
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if fields[1] == me:  # ppid; utime and stime follow at 11 and 12
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if fields[1] == me:  # ppid
+            found.append(stat)
+    return found
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's child processes (the queue server), from /proc. The
+    children are looked up once: scanning /proc on every call cost more CPU than ``settle``
+    allows for idle, so a settle could wait for its own measuring."""
+    if not _children:
+        _children.extend(_find_children())
+    total = 0.0
+    for stat in _children:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited: look again next time
+            _children.clear()
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
     return total
 
 

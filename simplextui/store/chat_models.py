@@ -256,6 +256,8 @@ class GroupMember(Base):
     # joined after this user (announced by an admin, or invited by this user): its connection
     # is a join ("bob joined"), not this user meeting an existing member
     joined_later: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # this user is joining the member's invitation (its connection id is not known yet)
+    joining: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # the member ids its announcer said it introduces it to (space-separated; NULL: not told)
     announced_to: Mapped[str | None] = mapped_column(Text)
     # (a member this user invited) "connected to every member" was reported

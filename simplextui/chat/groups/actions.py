@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from simplextui.agent.errors import AgentError
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext
@@ -17,6 +19,7 @@ from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.closing import delete_when_sent
 from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import drop_pending, keep_pending
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
@@ -65,8 +68,9 @@ Handler = Callable[[Any], Awaitable[ChatResponse]]
 
 
 def can_manage(group: Group, role: str) -> bool:
-    """May a member of ``role`` add and remove members? (Anyone, in a symmetric group.)"""
-    return group.symmetric or GroupRole(role).rank >= GroupRole.ADMIN.rank
+    """May a member of ``role`` add and remove members? (Any member, in a symmetric group.)"""
+    needed = GroupRole.MEMBER if group.symmetric else GroupRole.ADMIN  # observers only read
+    return GroupRole(role).rank >= needed.rank
 
 
 class GroupActions:
@@ -164,17 +168,28 @@ class GroupActions:
         group = await self._group(cmd.group)
         if group.status != GroupStatus.INVITED or group.conn_req is None:
             raise ChatError(f"#{group.local_name}: there is no invitation to join")
+        if group.host_id is None:
+            raise ChatError("the group is gone")
         info = encode_chat_message(ChatMessage(new_msg_id(), GroupAccept(
             group.member_id, profile_of(self.ctx.user))))
-        conn_id = await self.ctx.agent.join(group.conn_req, info)
-        async with self.ctx.tx() as s:
+        conn_req = group.conn_req
+
+        async def accepted(s: AsyncSession, _host: GroupMember) -> None:
+            row = await s.get(Group, group.id)  # before the join: it may complete at once
+            if row is not None:
+                row.status, row.conn_req, row.updated_at = GroupStatus.ACCEPTED, None, now_ms()
+
+        async def invited_again(s: AsyncSession, _host: GroupMember) -> None:
             row = await s.get(Group, group.id)
-            host = await s.get(GroupMember, group.host_id) if group.host_id else None
-            if row is None or host is None:
-                raise ChatError("the group is gone")
-            row.status, row.conn_req, row.updated_at = GroupStatus.ACCEPTED, None, now_ms()
-            if host.conn_id is None:
-                host.conn_id = conn_id
+            if row is not None:
+                row.status, row.conn_req = GroupStatus.INVITED.value, conn_req
+
+        try:
+            await join_member(self.ctx, group.host_id,
+                              lambda: self.ctx.agent.join(conn_req, info),
+                              prepare=accepted, undo=invited_again)
+        except LookupError:
+            raise ChatError("the group is gone") from None
         return OkResponse(f"joining #{group.local_name}…", group=group.local_name)
 
     # --- messages ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.context import ChatContext
@@ -24,6 +24,12 @@ from simplextui.store.chat_models import ChatItem, Group, GroupDelivery, GroupMe
 __all__ = ["GroupDeliveries", "deliveries_of", "delivery_counts"]
 
 MAX_EARLY = 10_000
+
+# Run for every sent/delivered status on a member connection: built once, bound parameters.
+_STATUS_ON = select(GroupMember, GroupDelivery.status).outerjoin(GroupDelivery, and_(
+    GroupDelivery.member_id == GroupMember.id,
+    GroupDelivery.agent_msg_id == bindparam("agent_msg_id"))).where(
+    GroupMember.conn_id == bindparam("conn_id"))
 
 
 class GroupDeliveries:
@@ -68,11 +74,8 @@ class GroupDeliveries:
         it is not a member connection. Most statuses are for group protocol messages (no
         delivery row): one read finds that out, without the writer lock."""
         async with self.ctx.db.session() as s:
-            row = (await s.execute(
-                select(GroupMember, GroupDelivery.status).outerjoin(GroupDelivery, and_(
-                    GroupDelivery.member_id == GroupMember.id,
-                    GroupDelivery.agent_msg_id == agent_msg_id))
-                .where(GroupMember.conn_id == conn_id))).first()
+            row = (await s.execute(_STATUS_ON, {"conn_id": conn_id,
+                                                "agent_msg_id": agent_msg_id})).first()
         if row is None:
             return False
         member, current = row

@@ -33,6 +33,7 @@ from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage, close_group, drop_member, leave_now
 from simplextui.chat.groups.delivery import deliveries_of
 from simplextui.chat.groups.history import receive_history, send_history
+from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import send_pending
 from simplextui.chat.groups.races import catch_up
@@ -125,11 +126,13 @@ class GroupInbound:
             return False
         async with self.ctx.tx() as s:
             found = await gq.member_with_group(s, event.conn_id)
-            member = found[0] if found else await gq.unconnected_by_member_id(s, info.member_id)
+            member = found[0] if found else await gq.joining_by_member_id(s, info.member_id)
             if member is None or member.member_id != info.member_id:
+                if found is None:
+                    return False  # not a member connection (a contact's, say): not ours
                 log.warning("member connection %s with unexpected info dropped", event.conn_id)
                 return True
-            member.conn_id = event.conn_id
+            member.conn_id, member.joining = event.conn_id, False
             group = found[1] if found else await gq.group_of(s, member)
             introducer = (await s.get(GroupMember, member.introducer_id)
                           if member.introducer_id else None)
@@ -280,8 +283,20 @@ class GroupInbound:
                     member.role, what)
         return False
 
+    def _may_grant(self, group: Group, sender: GroupMember, role: GroupRole) -> bool:
+        """May ``sender`` add a member with ``role``? Not above its own role; in a symmetric
+        group a non-owner adds members and observers only."""
+        mine = GroupRole(sender.role)
+        limit = mine if not group.symmetric or mine is GroupRole.OWNER else GroupRole.MEMBER
+        if role.rank <= min(mine.rank, limit.rank):
+            return True
+        log.warning("#%s: %s (%s) may not add a member as %s: ignored", group.local_name,
+                    sender.local_name, sender.role, role)
+        return False
+
     async def _member_new(self, group: Group, sender: GroupMember, event: MemberNew) -> None:
-        if not self._may_manage(group, sender, "add members"):
+        if not self._may_manage(group, sender, "add members") \
+                or not self._may_grant(group, sender, event.member.role):
             return
         if event.member.member_id == group.member_id:
             return
@@ -299,7 +314,7 @@ class GroupInbound:
     async def _member_intro(self, group: Group, sender: GroupMember, event: MemberIntro) -> None:
         if sender.id != group.host_id or not self._may_manage(group, sender, "introduce"):
             log.warning("#%s: introduction not from our inviter ignored", group.local_name)
-            return
+            return  # (the roles it tells are the existing members': the inviter is trusted)
         async with self.ctx.tx() as s:
             member = await gq.member_by_id(s, group.id, event.member.member_id)
             if member is None:
@@ -356,23 +371,23 @@ class GroupInbound:
                               event: MemberForward) -> None:
         if not self._may_manage(group, sender, "introduce members"):
             return
-        async with self.ctx.tx() as s:
+        async with self.ctx.db.session() as s:
             member = await gq.member_by_id(s, group.id, event.member.member_id)
-            if member is None:
-                member = await gq.add_member(s, group.id, event.member.member_id,
-                                             event.member.role, event.member.profile,
-                                             MemberStatus.INTRODUCED, introducer_id=sender.id)
+        if member is None:  # a member is announced (x.grp.mem.new) before it is forwarded
+            log.warning("#%s: invitation of a member never announced, from %s, ignored",
+                        group.local_name, sender.local_name)
+            return
         if member.conn_id is not None or member.status not in ACTIVE:
             return  # a repeat, or gone meanwhile
         if await self._hold_for_approval(group, sender, member, event.conn_req):
             return
-        conn_id = await self.ctx.agent.join(event.conn_req, member_self_info(self.ctx, group))
-        async with self.ctx.tx() as s:
-            row = await s.get(GroupMember, member.id)
-            assert row is not None
-            if row.conn_id is None:
-                row.conn_id = conn_id
-            row.introducer_id = sender.id
+        info = member_self_info(self.ctx, group)
+
+        async def introduced_by_sender(s: AsyncSession, row: GroupMember) -> None:
+            row.introducer_id = sender.id  # it learns when we are connected (catch-ups too)
+
+        await join_member(self.ctx, member.id, lambda: self.ctx.agent.join(event.conn_req, info),
+                          prepare=introduced_by_sender)
 
     async def _hold_for_approval(self, group: Group, sender: GroupMember, member: GroupMember,
                                  conn_req: str) -> bool:
@@ -488,6 +503,10 @@ class GroupInbound:
             author = await gq.member_by_id(s, group.id, event.member_id)
         if author is None or not isinstance(event.msg.event, FORWARDED):
             log.warning("#%s: forwarded message of unknown member ignored", group.local_name)
+            return
+        if author.introducer_id != sender.id:  # only the pair's introducer forwards for it
+            log.warning("#%s: %s forwarded a message of %s, whom it did not introduce: ignored",
+                        group.local_name, sender.local_name, author.local_name)
             return
         await self._authored(group, author, event.msg, event.msg_ts, True, out)
 

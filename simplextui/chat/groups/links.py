@@ -32,6 +32,7 @@ from simplextui.chat.events import ConnectionErrorEvent
 from simplextui.chat.groups import links_commands as lc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage
+from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.links_record import delete_record, publish, read, send_join
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import ChatResponse, LinkResponse, OkResponse
@@ -185,17 +186,13 @@ async def join_by_link(ctx: ChatContext, link: Link) -> ChatResponse:
         group.host_id = host.id
     info = _info(GroupLinkJoin(group.member_id, profile_of(ctx.user), data.group_link_id))
     try:
-        conn_id = await send_join(ctx.agent, link, info)
+        await join_member(ctx, host.id, lambda: send_join(ctx.agent, link, info))
     except BaseException:
         async with ctx.tx() as s:
             row = await s.get(Group, group.id)
             if row is not None:
                 await s.delete(row)
         raise
-    async with ctx.tx() as s:
-        row_host = await s.get(GroupMember, host.id)
-        if row_host is not None and row_host.conn_id is None:
-            row_host.conn_id = conn_id
     return OkResponse(f"joining #{name} as {data.role}; you are connected when its host "
                       f"({data.host.profile.display_name}) accepts")
 
@@ -306,7 +303,7 @@ class GroupLinkInbound:
             return False
         async with self.ctx.db.session() as s:
             if await gq.member_by_conn(s, event.conn_id) is not None \
-                    or await gq.unconnected_by_member_id(s, info.member_id) is not None:
+                    or await gq.joining_by_member_id(s, info.member_id) is not None:
                 return False
         # this host's side of a join it refused: drop it
         with contextlib.suppress(AgentError):

@@ -10,12 +10,14 @@ groups, where any member may add).
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext
 from simplextui.chat.errors import ChatError
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.rejection import reject
 from simplextui.chat.groups.send import member_self_info
@@ -98,16 +100,20 @@ class GroupOptions:
         if not cmd.approve:
             await reject(self.ctx, group, member)
             return OkResponse(f"#{group.local_name}: you will not connect to {cmd.member}")
-        conn_id = await self.ctx.agent.join(member.pending_conn_req,
-                                            member_self_info(self.ctx, group))
-        async with self.ctx.tx() as s:
-            row = await s.get(GroupMember, member.id)
-            assert row is not None
+        conn_req, info = member.pending_conn_req, member_self_info(self.ctx, group)
+
+        async def approved(s: AsyncSession, row: GroupMember) -> None:
+            # before the join: the connection may complete before it returns
             row.status, row.pending_conn_req = MemberStatus.INTRODUCED.value, None
-            if row.conn_id is None:
-                row.conn_id = conn_id
             row.updated_at = now_ms()
-            await add_notice(s, group.id, row.id, f"you approved {row.local_name}")
+
+        async def waiting_again(s: AsyncSession, row: GroupMember) -> None:
+            row.status, row.pending_conn_req = MemberStatus.PENDING_APPROVAL.value, conn_req
+
+        await join_member(self.ctx, member.id, lambda: self.ctx.agent.join(conn_req, info),
+                          prepare=approved, undo=waiting_again)
+        async with self.ctx.tx() as s:
+            await add_notice(s, group.id, member.id, f"you approved {member.local_name}")
         return OkResponse(f"#{group.local_name}: connecting to {cmd.member}…")
 
     async def mark_read(self, cmd: gc.MarkGroupRead) -> ChatResponse:

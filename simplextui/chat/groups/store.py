@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,26 +75,33 @@ async def member_by_conn(s: AsyncSession, conn_id: str) -> GroupMember | None:
     return result.scalar_one_or_none()
 
 
+# The lookups run for most agent events on member connections: built once (with bound
+# parameters), they skip building the statement and its cache key each time (~0.3 ms of CPU).
+_MEMBER_WITH_GROUP = select(GroupMember, Group).join(
+    Group, Group.id == GroupMember.group_id).where(GroupMember.conn_id == bindparam("conn_id"))
+_MEMBER_BY_ID = select(GroupMember).where(GroupMember.group_id == bindparam("group_id"),
+                                          GroupMember.member_id == bindparam("member_id"))
+
+
 async def member_with_group(s: AsyncSession, conn_id: str
                             ) -> tuple[GroupMember, Group] | None:
     """The member on connection ``conn_id`` and its group, in one query (every message on a
     member connection starts with this lookup)."""
-    result = await s.execute(select(GroupMember, Group).join(
-        Group, Group.id == GroupMember.group_id).where(GroupMember.conn_id == conn_id))
-    row = result.first()
+    row = (await s.execute(_MEMBER_WITH_GROUP, {"conn_id": conn_id})).first()
     return None if row is None else (row[0], row[1])
 
 
 async def member_by_id(s: AsyncSession, group_id: int, member_id: str) -> GroupMember | None:
-    result = await s.execute(select(GroupMember).where(
-        GroupMember.group_id == group_id, GroupMember.member_id == member_id))
+    result = await s.execute(_MEMBER_BY_ID, {"group_id": group_id, "member_id": member_id})
     return result.scalar_one_or_none()
 
 
-async def unconnected_by_member_id(s: AsyncSession, member_id: str) -> GroupMember | None:
-    """A member we connect to whose connection id is not recorded yet (a join in flight)."""
+async def joining_by_member_id(s: AsyncSession, member_id: str) -> GroupMember | None:
+    """A member whose invitation this user is joining, its connection id not recorded yet.
+    Only such a row may be matched by member id (``joining.join_member`` marks it)."""
     result = await s.execute(select(GroupMember).where(
-        GroupMember.member_id == member_id, GroupMember.conn_id.is_(None)))
+        GroupMember.member_id == member_id, GroupMember.conn_id.is_(None),
+        GroupMember.joining.is_(True)))
     return result.scalars().first()
 
 
@@ -200,3 +207,4 @@ async def last_messages(s: AsyncSession, group_id: int, count: int
         (item, member) for item, member in result.all()]
     rows.reverse()
     return rows
+

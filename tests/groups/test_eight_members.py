@@ -6,22 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from simplextui.chat.events import MemberConnectedEvent, MessageReceived
+from simplextui.chat.events import MessageReceived
 from tests.chat.helpers import Pair, ok
-from tests.groups.helpers import build_group
+from tests.groups.helpers import MESH_WAIT, build_group, wait_mesh
 
-MESH_WAIT = 60.0  # bound of each wait while a bigger group settles (2 shared cores)
 NAMES = ("alice", "bob", "carol", "dave", "eve", "frank", "grace", "heidi")
-
-
-async def wait_mesh(users: list[Pair], group: str = "team") -> None:
-    """Every user saw ``member_connected`` for every other one."""
-    names = [core.user_name for core, _ in users]
-    for core, rec in users:
-        seen = {e.member for e in rec.of(MemberConnectedEvent) if e.group == group}
-        for other in names:
-            if other != core.user_name and other not in seen:
-                await rec.wait(MemberConnectedEvent, MESH_WAIT, group=group, member=other)
 
 
 async def assert_all_connected(users: list[Pair], group: str = "team") -> None:

@@ -35,9 +35,7 @@ from simplextui.protocol.group_events import (
     new_member_id,
 )
 from tests.chat.helpers import connect, error, ok
-from tests.groups.helpers import T, invite_and_join
-from tests.groups.test_eight_members import MESH_WAIT
-from tests.groups.test_roles_profile import forge, member_id, probe, roles, team
+from tests.groups.helpers import MESH_WAIT, T, forge, invite_and_join, member_id, probe, roles, team
 
 
 async def test_a_forward_naming_an_author_the_sender_did_not_introduce_is_refused(

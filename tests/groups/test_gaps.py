@@ -31,8 +31,7 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.group_events import MemberRejected, new_member_id
 from simplextui.store.chat_models import GroupIntro, GroupPendingMessage
 from tests.chat.helpers import connect, ok
-from tests.groups.helpers import T, invite_and_join
-from tests.groups.test_races import _hold_forwards
+from tests.groups.helpers import T, hold_forwards, invite_and_join
 
 
 def _hold(user: Any) -> tuple[asyncio.Event, asyncio.Event, list[asyncio.Task[Any]]]:
@@ -146,7 +145,7 @@ async def test_link_host_racing_another_admin_connects_everyone(
     link = await ok(alice[0], "/create link #team")
     assert isinstance(link, LinkResponse)
     await connect(bob, dave, T)
-    tasks = _hold_forwards([alice, bob], needed=2)
+    tasks = hold_forwards([alice, bob], needed=2)
     await ok(bob[0], "/a team dave")
     monkeypatch.setattr(links, "new_member_id", lambda: "z" * 16)  # carol's, the greatest
     await ok(carol[0], f"/c {link.link}")

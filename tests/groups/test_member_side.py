@@ -17,8 +17,7 @@ from simplextui.chat.events import (
 from simplextui.chat.groups import store as gq
 from simplextui.protocol.group_events import GroupDelete
 from tests.chat.helpers import error, ok
-from tests.groups.test_eight_members import MESH_WAIT
-from tests.groups.test_roles_profile import forge, probe, team
+from tests.groups.helpers import MESH_WAIT, forge, probe, team
 
 
 async def test_removed_member_learns_it_then_that_the_group_is_empty(make_user: Any) -> None:

@@ -14,39 +14,10 @@ from simplextui.chat.events import (
     MemberLeft,
     MessageReceived,
 )
+from simplextui.chat.groups import store as gq
 from simplextui.store.chat_models import GroupIntro
 from tests.chat.helpers import connect, ok
-from tests.groups.helpers import T, invite_and_join
-
-
-def _hold_forwards(users: list[Any], needed: int) -> list[asyncio.Task[Any]]:
-    """Hold every forwarded member invitation at ``users`` (the existing member's side of an
-    introduction) until ``needed`` of them arrived: both admins then ran their introductions
-    before either got connected to the other's invitee, the race exactly."""
-    release = asyncio.Event()
-    arrived = 0
-    tasks: list[asyncio.Task[Any]] = []
-    for core, _ in users:
-        groups = core._inbound.groups  # type: ignore[union-attr]
-        original = groups._member_forward
-
-        def held(group: Any, sender: Any, event: Any, _orig: Any = original) -> Any:
-            nonlocal arrived
-            arrived += 1
-            if arrived >= needed:
-                release.set()
-
-            async def later() -> None:
-                await asyncio.wait_for(release.wait(), T)
-                await _orig(group, sender, event)
-            tasks.append(asyncio.get_running_loop().create_task(later()))
-            return _done()
-        groups._member_forward = held
-    return tasks
-
-
-async def _done() -> None:
-    return None
+from tests.groups.helpers import T, hold_forwards, invite_and_join, probe, spy_authored
 
 
 async def test_two_admins_inviting_at_once_connect_everyone(make_user: Any) -> None:
@@ -56,7 +27,7 @@ async def test_two_admins_inviting_at_once_connect_everyone(make_user: Any) -> N
     await invite_and_join(alice, bob, "team", role="admin")
     await connect(alice, carol, T)
     await connect(bob, dave, T)
-    tasks = _hold_forwards([alice, bob], needed=2)
+    tasks = hold_forwards([alice, bob], needed=2)
     await ok(alice[0], "/a team carol")
     await ok(bob[0], "/a team dave")
     for user in (carol, dave):
@@ -85,9 +56,8 @@ async def test_two_admins_inviting_at_once_connect_everyone(make_user: Any) -> N
                 got = await rec.wait(MessageReceived, T, msg_id=msg_id)
                 assert got.from_ == author
     # each once (the last probe after everything else on the same connections)
-    probe = await ok(alice[0], "#team probe")
+    await probe(alice, users[1:], timeout=T)
     for _, rec in users[1:]:
-        await rec.wait(MessageReceived, T, msg_id=probe.msg_id)
         ids = [e.msg_id for e in rec.of(MessageReceived)]
         assert len(ids) == len(set(ids)) == len(sent)
     await asyncio.gather(*tasks)
@@ -102,6 +72,7 @@ async def test_message_directly_and_forwarded_is_shown_once(make_user: Any) -> N
     await build_group_pair(alice, bob)
     # alice never hears that bob and carol connected: she keeps forwarding between them
     alice[0]._inbound.groups._member_connected = _never  # type: ignore[union-attr]
+    authored = spy_authored(carol)  # every copy carol gets, before deduplication
     await connect(alice, carol, T)
     await ok(alice[0], "/a team carol")
     await carol[1].wait(GroupInvitationReceived, T, group="team")
@@ -112,13 +83,18 @@ async def test_message_directly_and_forwarded_is_shown_once(make_user: Any) -> N
     for msg_id in ids:
         await carol[1].wait(MessageReceived, T, msg_id=msg_id)
         await alice[1].wait(MessageReceived, T, msg_id=msg_id)
-    # alice forwarded each (after she received it); a probe from alice comes after those
-    probe = await ok(alice[0], "#team probe")
-    await carol[1].wait(MessageReceived, T, msg_id=probe.msg_id)
+    # alice forwarded each before she showed it; a probe from alice comes after those on
+    # alice's connection to carol, one from bob after the direct copies
+    probes = [await probe(alice, [carol], "probe from alice"),
+              await probe(bob, [carol], "probe from bob")]
+    copies = [(msg_id, fwd) for author, msg_id, fwd in authored if msg_id in ids]
+    assert all(author == "bob" for author, msg_id, _ in authored if msg_id in ids)
+    assert sorted(copies) == sorted([(i, True) for i in ids] + [(i, False) for i in ids])
     got = [e.msg_id for e in carol[1].of(MessageReceived)]
-    assert sorted(got) == sorted([*ids, probe.msg_id])
+    assert sorted(got) == sorted([*ids, *probes])
     tail = await ok(carol[0], "/tail #team 10")
-    assert [m.text for m in tail.messages] == ["twice 0", "twice 1", "twice 2", "probe"]
+    assert [m.text for m in tail.messages] == ["twice 0", "twice 1", "twice 2",
+                                               "probe from alice", "probe from bob"]
 
 
 async def test_inviter_leaving_mid_introduction_passes_them_on_first(make_user: Any) -> None:
@@ -163,17 +139,34 @@ async def test_inviter_leaving_mid_introduction_passes_them_on_first(make_user: 
 async def test_second_leave_leaves_at_once(make_user: Any) -> None:
     alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
     await build_group_pair(alice, bob)
-    alice[0]._inbound.groups._member_invitation = _never  # type: ignore[union-attr]
+    # carol's invitation for bob reaches alice and is dropped: the introduction stays in flight
+    arrived = asyncio.Event()
+
+    def dropped(*_: Any) -> Any:
+        arrived.set()
+        return _never()
+    alice[0]._inbound.groups._member_invitation = dropped  # type: ignore[union-attr]
     await connect(alice, carol, T)
     await ok(alice[0], "/a team carol")
     await carol[1].wait(GroupInvitationReceived, T, group="team")
     await ok(carol[0], "/j team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
+    await asyncio.wait_for(arrived.wait(), T)
     first = await ok(alice[0], "/l team")
-    if "in flight" in first.message:  # carol's invitation for bob had arrived (and was held)
-        second = await ok(alice[0], "/l team")
-        assert second.message == "you left #team"
+    assert "1 introduction(s) in flight" in first.message
+    assert await _group_status(alice) == "leaving"
+    second = await ok(alice[0], "/l team")
+    assert second.message == "you left #team"
+    assert await _group_status(alice) == "left"
     await bob[1].wait(MemberLeft, T, group="team", member="alice")
+    await carol[1].wait(MemberLeft, T, group="team", member="alice")
+
+
+async def _group_status(user: Any) -> str:
+    async with user[0].db.session() as s:
+        group = await gq.by_name(s, "team")
+        assert group is not None
+        return str(group.status)
 
 
 async def build_group_pair(alice: Any, bob: Any) -> None:

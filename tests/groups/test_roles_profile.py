@@ -18,9 +18,8 @@ from simplextui.chat.events import (
     MessageReceived,
 )
 from simplextui.chat.groups import store as gq
-from simplextui.protocol.chat_events import ChatEvent, MsgContent, MsgNew
+from simplextui.protocol.chat_events import MsgContent, MsgNew
 from simplextui.protocol.group_events import (
-    GroupEvent,
     GroupInfo,
     GroupLeave,
     GroupMemberRole,
@@ -30,57 +29,7 @@ from simplextui.protocol.group_events import (
     MsgForward,
 )
 from tests.chat.helpers import Pair, connect, error, ok
-from tests.groups.helpers import build_group
-from tests.groups.test_eight_members import MESH_WAIT, wait_mesh
-
-NAMES = ("alice", "bob", "carol", "dave")
-
-
-async def team(make_user: Any) -> list[Pair]:
-    """alice (owner), bob, carol and dave, all members, every pair connected."""
-    users = [await make_user(n) for n in NAMES]
-    await build_group(users)
-    await wait_mesh(users)
-    return users
-
-
-async def member_id(user: Pair, name: str, group: str = "team") -> str:
-    """The group-wide member id of ``name`` (this user's own if it is its name)."""
-    async with user[0].db.session() as s:
-        g = await gq.by_name(s, group)
-        assert g is not None
-        if name == user[0].user_name:
-            return g.member_id
-        m = await gq.member_by_name(s, g.id, name)
-        assert m is not None
-        return m.member_id
-
-
-async def forge(user: Pair, *events: ChatEvent | GroupEvent, group: str = "team") -> None:
-    """Send ``events`` to every member connection of ``user``, bypassing the commands."""
-    core = user[0]
-    async with core.db.session() as s:
-        g = await gq.by_name(s, group)
-        assert g is not None
-        conns = [m.conn_id for m in await gq.connected_members(s, g.id)]
-    assert conns
-    ctx: Any = core._inbound.ctx  # type: ignore[union-attr]
-    for conn in conns:
-        assert conn is not None
-        for event in events:
-            await ctx.send_event(conn, event)
-
-
-async def probe(sender: Pair, receivers: list[Pair], text: str = "probe") -> None:
-    """``sender`` sends a message and every receiver gets it: what ``sender`` sent before on
-    the same connections was processed first (each connection delivers in order)."""
-    r = await ok(sender[0], f"#team {text}")
-    for _, rec in receivers:
-        await rec.wait(MessageReceived, MESH_WAIT, msg_id=r.msg_id)
-
-
-def roles(members: Any) -> dict[str, str]:
-    return {m.name: m.role for m in members.members}
+from tests.groups.helpers import MESH_WAIT, build_group, forge, member_id, probe, roles, team
 
 
 async def group_profile(user: Pair, group: str = "team") -> tuple[str, str]:

@@ -387,3 +387,9 @@ async def close_group(ctx: ChatContext, group: Group, status: GroupStatus,
             await drop_pending(s, m.id)
     for conn_id in conns:
         await _delete_conn(ctx, conn_id, sent)
+    from simplextui.chat.groups.links import drop_group_link  # links builds on this module
+
+    try:
+        await drop_group_link(ctx, group.id)  # nobody joins a group this user is out of
+    except (ChatError, AgentError) as exc:
+        log.warning("#%s: its group link could not be deleted: %s", group.local_name, exc)

@@ -63,12 +63,7 @@ async def send_history(ctx: ChatContext, group: Group, new: GroupMember) -> int:
         bodies.append((new.conn_id, body))
     if not bodies:
         return 0
-    send_many = getattr(ctx.agent, "send_many", None)
-    if send_many is not None:
-        await send_many(bodies)
-    else:
-        for conn_id, body in bodies:
-            await ctx.agent.send(conn_id, body)
+    await ctx.agent.send_many(bodies)
     return len(bodies)
 
 

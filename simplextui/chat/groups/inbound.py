@@ -81,6 +81,7 @@ log = logging.getLogger("simplextui.chat.groups")
 
 # Events an introducer forwards between members not yet connected to each other.
 FORWARDED = (MsgNew, MemberDelete, GroupLeave, GroupDelete, GroupInfo, GroupMemberRole)
+_GONE = (GroupStatus.LEFT, GroupStatus.REMOVED, GroupStatus.DELETED)
 ACTIVE = (MemberStatus.INVITED, MemberStatus.INTRODUCED, MemberStatus.CONNECTED)
 
 
@@ -232,6 +233,11 @@ class GroupInbound:
             return False
         member, group = found
         emitted: list[ChatEvent] = []
+        if group.status in _GONE:  # removed, left or deleted: what is still in flight is moot
+            log.info("#%s: message from %s after this user was out ignored", group.local_name,
+                     member.local_name)
+            await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
+            return True
         try:
             message = decode_chat_message(event.body)
         except ChatEventError as exc:

@@ -140,14 +140,24 @@ class GroupLinks:
             row = await _link_of(s, group.id)
         if row is None:
             raise ChatError(f"#{group.local_name} has no group link")
-        # The address first: a crash in between leaves a row that /delete link deletes again.
-        await delete_record(self.ctx.agent, row.address_id)
-        async with self.ctx.tx() as s:
-            fresh = await s.get(GroupLink, row.id)
-            if fresh is not None:
-                await s.delete(fresh)
+        await drop_group_link(self.ctx, group.id)
         return OkResponse(f"the group link of #{group.local_name} is deleted; joining by it "
                           "no longer works")
+
+
+async def drop_group_link(ctx: ChatContext, group_id: int) -> None:
+    """Delete the group's link, if any: its agent address (so that nothing is subscribed for
+    it any more), then the row. Also when this user leaves, is removed or deletes the group."""
+    async with ctx.db.session() as s:
+        row = await _link_of(s, group_id)
+    if row is None:
+        return
+    # The address first: a crash in between leaves a row that /delete link deletes again.
+    await delete_record(ctx.agent, row.address_id)
+    async with ctx.tx() as s:
+        fresh = await s.get(GroupLink, row.id)
+        if fresh is not None:
+            await s.delete(fresh)
 
 
 # --- joining (``/c LINK`` with a group link) ------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from simplextui.agent.errors import ConnectionNotFound, ConnectionNotReady
 from simplextui.chat.context import ChatContext
 from simplextui.chat.profiles import profile_of
 from simplextui.protocol.chat_events import (
@@ -16,7 +17,7 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.group_events import MemberSelf
 from simplextui.store.chat_models import Group
 
-__all__ = ["member_self_info", "send_to", "send_to_many"]
+__all__ = ["member_self_info", "send_to_many"]
 
 log = logging.getLogger("simplextui.chat.groups")
 
@@ -27,23 +28,26 @@ def member_self_info(ctx: ChatContext, group: Group) -> bytes:
     return encode_chat_message(ChatMessage(new_msg_id(), event))
 
 
-async def send_to(ctx: ChatContext, conn_id: str, event: ChatEvent) -> None:
-    await ctx.send_event(conn_id, event)
-
-
 async def send_to_many(ctx: ChatContext, conn_ids: Sequence[str], message: ChatMessage
                        ) -> dict[str, int]:
     """One message to many member connections, committed in one agent transaction; the
-    agent message id on each connection."""
+    agent message id on each connection that took it."""
     if not conn_ids:
         return {}
     body = encode_chat_message(message)
-    send_many = getattr(ctx.agent, "send_many", None)
-    if send_many is not None:
-        ids = await send_many([(conn_id, body) for conn_id in conn_ids])
-        return dict(zip(conn_ids, ids, strict=True))
-    return {conn_id: await ctx.agent.send(conn_id, body)  # an agent without batching
-            for conn_id in conn_ids}
+    try:
+        ids = await ctx.agent.send_many([(conn_id, body) for conn_id in conn_ids])
+    except (ConnectionNotFound, ConnectionNotReady):
+        # one connection went meanwhile (a leave or removal being applied): the others must
+        # still get it, each in its own transaction
+        sent: dict[str, int] = {}
+        for conn_id in conn_ids:
+            try:
+                sent[conn_id] = await ctx.agent.send(conn_id, body)
+            except (ConnectionNotFound, ConnectionNotReady) as exc:
+                log.info("member connection %s is gone: not sent there (%s)", conn_id, exc)
+        return sent
+    return dict(zip(conn_ids, ids, strict=True))
 
 
 def wrap(event: ChatEvent, msg_id: str | None = None) -> ChatMessage:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simplextui.chat.clock import now_ms
 from simplextui.chat.events import (
     ContactConnected,
     GroupDeleted,
@@ -135,3 +136,16 @@ async def test_observers_do_not_manage_even_in_a_symmetric_group(make_user: Any)
         await rec.wait(MemberLeft, T, group="club", member="bob")
     for core in (alice[0], carol[0]):
         assert "stranger" not in roles(await ok(core, "/ms club"))
+
+
+async def test_history_newer_than_the_invitation_is_refused(make_user: Any) -> None:
+    """Only what was said before a member was invited comes as history: an inviter cannot
+    put words in an author's mouth later on by calling them history."""
+    users = await team(make_user)
+    alice, bob = users[0], users[1]
+    carol_id = await member_id(alice, "carol")
+    later = ChatMessage(new_msg_id(), MsgNew(MsgContent("carol never said this")))
+    await forge(alice, MsgForward(carol_id, "carol", now_ms() + 2 * 3_600_000, later,
+                                  history=True))
+    await probe(alice, [bob])
+    assert not [e for e in bob[1].of(MessageReceived) if e.msg_id == later.msg_id]

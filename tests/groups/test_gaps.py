@@ -31,7 +31,7 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.group_events import MemberRejected, new_member_id
 from simplextui.store.chat_models import GroupIntro, GroupPendingMessage
 from tests.chat.helpers import connect, ok
-from tests.groups.helpers import T, hold_forwards, invite_and_join
+from tests.groups.helpers import T, hold_forwards, invite_and_join, spy_authored
 
 
 def _hold(user: Any) -> tuple[asyncio.Event, asyncio.Event, list[asyncio.Task[Any]]]:
@@ -120,17 +120,34 @@ async def test_message_forwarded_and_kept_is_shown_once(make_user: Any) -> None:
     await ok(carol[0], "/j team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     await asyncio.wait_for(arrived.wait(), T)
+    authored = spy_authored(carol)  # every copy carol gets, before deduplication
     m = (await ok(bob[0], "#team before we connect")).msg_id
+    assert await _pending_rows(bob[0]) == 1  # kept for carol, introduced at bob's side
     got = await carol[1].wait(MessageReceived, T, msg_id=m)  # forwarded by alice
     assert got.from_ == "bob"
+    assert authored == [("bob", m, True)]
     release.set()
     await asyncio.gather(*tasks)
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="bob")
+    await bob[1].wait(MemberConnectedEvent, T, group="team", member="carol")
+    await _until_no_pending(bob[0])  # bob sent the kept copy over the new connection
+    # alice knows the pair is connected: she forwards nothing sent from now on
+    await alice[1].wait(MemberConnectedAll, T, group="team", member="carol")
     probe = (await ok(bob[0], "#team probe")).msg_id  # after the kept copy
     await carol[1].wait(MessageReceived, T, msg_id=probe)
+    assert authored == [("bob", m, True), ("bob", m, False), ("bob", probe, False)]
     assert [e.msg_id for e in carol[1].of(MessageReceived)] == [m, probe]
     tail = await ok(carol[0], "/tail #team 10")
     assert [t.text for t in tail.messages] == ["before we connect", "probe"]
+
+
+async def _until_no_pending(core: Any) -> None:
+    """Bounded wait until ``core`` has handed every kept message to its agent."""
+    for _ in range(int(T / 0.05)):
+        if await _pending_rows(core) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{core.user_name} still keeps group messages")
 
 
 async def test_link_host_racing_another_admin_connects_everyone(

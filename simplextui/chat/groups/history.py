@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import func, select
+
 from simplextui.chat.context import ChatContext
 from simplextui.chat.events import ChatEvent, MessageReceived
 from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.commands import MAX_HISTORY
 from simplextui.chat.groups.send import wrap
 from simplextui.protocol.chat_events import (
     ChatEventError,
@@ -24,11 +27,16 @@ from simplextui.protocol.chat_events import (
     encode_chat_message,
 )
 from simplextui.protocol.group_events import MsgForward
-from simplextui.store.chat_models import Direction, Group, GroupMember
+from simplextui.store.chat_models import ChatItem, Direction, Group, GroupMember
 
 __all__ = ["receive_history", "send_history"]
 
 log = logging.getLogger("simplextui.chat.groups")
+
+# An inviter sends at most MAX_HISTORY items, all older than the invitation: a member takes no
+# more, and none newer (an hour of slack for clocks), so history cannot be used to inject
+# messages in an author's name later on.
+CLOCK_SLACK_MS = 3_600_000
 
 
 async def send_history(ctx: ChatContext, group: Group, new: GroupMember) -> int:
@@ -76,8 +84,17 @@ async def receive_history(ctx: ChatContext, group: Group, sender: GroupMember,
         return
     if not isinstance(event.msg.event, MsgNew) or event.member_id == group.member_id:
         return
+    if event.msg_ts > group.created_at + CLOCK_SLACK_MS:
+        log.warning("#%s: a history item newer than this user's invitation ignored",
+                    group.local_name)
+        return
     text = event.msg.event.content.text
     async with ctx.tx() as s:
+        kept = await s.scalar(select(func.count()).select_from(ChatItem).where(
+            ChatItem.group_id == group.id, ChatItem.history.is_(True)))
+        if (kept or 0) >= MAX_HISTORY:
+            log.warning("#%s: more history than anyone sends ignored", group.local_name)
+            return
         author = await gq.member_by_id(s, group.id, event.member_id)
         unknown = None if author is not None else (event.member_id, event.member_name)
         item = await gq.insert_item(s, group.id, author, event.msg.msg_id, text,

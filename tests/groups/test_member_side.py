@@ -4,12 +4,12 @@ and a deletion sent by anyone else is refused."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from simplextui.chat.events import (
     GroupDeleted,
     GroupEmpty,
+    GroupItemStatus,
     MemberRemoved,
     MemberRoleChanged,
     MessageReceived,
@@ -41,13 +41,20 @@ async def test_removed_member_learns_it_then_that_the_group_is_empty(make_user: 
     assert "removed" in await error(dave[0], "#team still here?")
     (me,) = [m for m in (await ok(dave[0], "/ms team")).members if m.me]
     assert me.status == "removed"
-    await probe(alice, [bob, carol], "without dave")
+    without = await probe(alice, [bob, carol], "without dave")
+    # sent to bob and carol only: no member keeps a connection that could carry it to dave
+    done = await alice[1].wait(GroupItemStatus, MESH_WAIT, msg_id=without, status="delivered")
+    assert (done.delivered, done.total) == (2, 2)
     for core, _ in (alice, bob, carol):
         members = await ok(core, "/ms team")
         (view,) = [m for m in members.members if m.name == "dave"]
         assert view.status == "removed", core.user_name
-    await asyncio.sleep(0.3)
-    assert not [e for e in dave[1].of(MessageReceived) if e.text == "without dave"]
+        async with core.db.session() as s:
+            group = await gq.by_name(s, "team")
+            assert group is not None
+            row = await gq.member_by_name(s, group.id, "dave")
+            assert row is not None and row.conn_id is None, core.user_name
+    assert not [e for e in dave[1].of(MessageReceived) if e.msg_id == without]
 
 
 async def test_owner_deletes_the_group_and_a_forged_deletion_is_refused(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -15,12 +14,11 @@ from simplextui.chat.events import (
     MemberRemoved,
     MessageReceived,
 )
-from simplextui.chat.groups import store as gq
 from simplextui.protocol.chat_events import MsgContent, MsgNew
 from simplextui.protocol.group_events import GroupDelete, MemberDelete
 from simplextui.store.chat_models import ChatItem
 from tests.chat.helpers import connect, error, ok
-from tests.groups.helpers import T, build_group, invite_and_join
+from tests.groups.helpers import T, build_group, forge, invite_and_join, member_id, probe
 
 
 async def _never(*_: Any) -> None:
@@ -52,8 +50,10 @@ async def test_introducer_forwards_until_the_pair_connects(make_user: Any) -> No
     members = await ok(bob[0], "/ms team")
     (view,) = [m for m in members.members if m.name == "carol"]
     assert (view.status, view.via) == ("introduced", "alice")
-    await asyncio.sleep(0.3)
-    assert len(bob[1].of(MessageReceived)) == 1 and len(carol[1].of(MessageReceived)) == 1
+    # alice's probe follows any second forward of hers to either (their only connection)
+    last = await probe(alice, [bob, carol], "probe", timeout=T)
+    assert [e.msg_id for e in bob[1].of(MessageReceived)] == [m2.msg_id, last]
+    assert [e.msg_id for e in carol[1].of(MessageReceived)] == [m1.msg_id, last]
 
 
 async def test_receivers_enforce_roles(make_user: Any) -> None:
@@ -69,37 +69,19 @@ async def test_receivers_enforce_roles(make_user: Any) -> None:
     assert "only admins" in await error(bob[0], "/rm team carol")
     assert "only owners" in await error(bob[0], "/d #team")
     # and receivers refuse it when sent anyway (a modified client)
-    async with carol[0].db.session() as s:
-        group = await gq.by_name(s, "team")
-        assert group is not None
-        conns = [m.conn_id for m in await gq.connected_members(s, group.id)]
-    for conn in conns:
-        assert conn is not None
-        ctx = carol[0]._inbound.ctx  # type: ignore[union-attr]
-        await ctx.send_event(conn, MsgNew(MsgContent("sneaky")))
-    async with bob[0].db.session() as s:
-        group = await gq.by_name(s, "team")
-        assert group is not None
-        carol_m = await gq.member_by_name(s, group.id, "carol")
-        assert carol_m is not None
-        conns = [m.conn_id for m in await gq.connected_members(s, group.id)]
-    for conn in conns:
-        assert conn is not None
-        ctx = bob[0]._inbound.ctx  # type: ignore[union-attr]
-        await ctx.send_event(conn, MemberDelete(carol_m.member_id))
-        await ctx.send_event(conn, GroupDelete())
-    probe = await ok(alice[0], "#team still here")
-    await bob[1].wait(MessageReceived, T, msg_id=probe.msg_id)
-    await carol[1].wait(MessageReceived, T, msg_id=probe.msg_id)
-    await asyncio.sleep(0.5)
+    await forge(carol, MsgNew(MsgContent("sneaky")))
+    await forge(bob, MemberDelete(await member_id(bob, "carol")), GroupDelete())
+    # probes after the forged events on the same connections: bob's message, carol's leave
+    # (an observer cannot send a message)
+    await probe(bob, [alice, carol], "bob still here", timeout=T)
+    await ok(carol[0], "/l team")
+    for _, rec in (alice, bob):
+        await rec.wait(MemberLeft, T, group="team", member="carol")
     assert not [e for e in alice[1].all + bob[1].all + carol[1].all
                 if isinstance(e, MessageReceived) and e.text == "sneaky"]
     for _, rec in (alice, bob, carol):
         assert not rec.of(MemberRemoved) and not rec.of(GroupDeleted)
-    # what the roles allow works
-    await ok(alice[0], "/rm team carol")
-    await carol[1].wait(MemberRemoved, T, group="team", member="carol", by="alice")
-    await bob[1].wait(MemberRemoved, T, group="team", member="carol")
-    await ok(bob[0], "/l team")
-    await alice[1].wait(MemberLeft, T, group="team", member="bob")
+    # what the roles allow works: the owner removes a member and deletes the group
+    await ok(alice[0], "/rm team bob")
+    await bob[1].wait(MemberRemoved, T, group="team", member="bob", by="alice")
     await ok(alice[0], "/d #team")

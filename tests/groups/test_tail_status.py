@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from simplextui.chat.events import (
@@ -15,7 +13,6 @@ from simplextui.chat.events import (
     MemberRoleChanged,
     MessageReceived,
 )
-from simplextui.chat.inbound import Inbound
 from simplextui.chat.responses import HistoryResponse
 from simplextui.store.chat_models import ChatItem, GroupMember
 from tests.chat.helpers import error, ok
@@ -75,9 +72,6 @@ async def test_notice_lines_for_joins_roles_leaves_removals(make_user: Any) -> N
     assert len(a) == len(set(a))  # no repeats
 
 
-@pytest.mark.skipif("groups.status" not in inspect.getsource(Inbound.status),
-                    reason="needs the GROUPS-CORE hook in chat/inbound.py Inbound.status "
-                           "(.helper-notes/requests.md)")
 async def test_group_delivery_status(make_user: Any) -> None:
     alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
     await build_group([alice, bob, carol])

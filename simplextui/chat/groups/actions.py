@@ -20,6 +20,7 @@ from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.closing import delete_when_sent
 from simplextui.chat.groups.delivery import deliveries_of
 from simplextui.chat.groups.joining import join_member
+from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import drop_pending, keep_pending
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
@@ -91,14 +92,7 @@ class GroupActions:
                 gc.TailGroup: self.options.tail, gc.MarkGroupRead: self.options.mark_read}
 
     async def _group(self, name: str, *active: GroupStatus) -> Group:
-        async with self.ctx.db.session() as s:
-            group = await gq.by_name(s, name)
-        if group is None:
-            raise ChatError(f"no group #{name}")
-        if active and group.status not in active:
-            raise ChatError(f"#{name}: you are not an active member (the group is "
-                            f"{group.status})")
-        return group
+        return await find_group(self.ctx, name, *active)
 
     async def _member(self, group: Group, name: str) -> GroupMember:
         async with self.ctx.db.session() as s:

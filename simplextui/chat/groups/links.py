@@ -34,6 +34,7 @@ from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.links_record import delete_record, publish, read, send_join
+from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import ChatResponse, LinkResponse, OkResponse
 from simplextui.protocol.chat_events import (
@@ -89,12 +90,8 @@ class GroupLinks:
         return {lc.CreateGroupLink: self.create, lc.ShowGroupLink: self.show,
                 lc.DeleteGroupLink: self.delete}
 
-    async def _group(self, name: str) -> Group:
-        async with self.ctx.db.session() as s:
-            group = await gq.by_name(s, name)
-        if group is None:
-            raise ChatError(f"no group #{name}")
-        return group
+    async def _group(self, name: str, *active: GroupStatus) -> Group:
+        return await find_group(self.ctx, name, *active)
 
     async def create(self, cmd: lc.CreateGroupLink) -> ChatResponse:
         group = await self._group(cmd.group)

@@ -18,6 +18,7 @@ from simplextui.chat.errors import ChatError
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.joining import join_member
+from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.rejection import reject
 from simplextui.chat.groups.send import member_self_info
@@ -45,12 +46,8 @@ class GroupOptions:
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
 
-    async def _group(self, name: str) -> Group:
-        async with self.ctx.db.session() as s:
-            group = await gq.by_name(s, name)
-        if group is None:
-            raise ChatError(f"no group #{name}")
-        return group
+    async def _group(self, name: str, *active: GroupStatus) -> Group:
+        return await find_group(self.ctx, name, *active)
 
     async def set_history(self, cmd: gc.SetHistory) -> ChatResponse:
         group = await self._group(cmd.group)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled
 
 from simplextui.tui.app import SimplexApp, create_app
 from simplextui.tui.clock import FixedClock, counter_ids
@@ -53,15 +55,22 @@ async def settle(pilot: Pilot[Any], rounds: int = 40) -> None:
     """Wait until the app has started and its background work and messages are done."""
     app = pilot.app
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        await _workers_done(app)
         await pilot.pause(0.02)
         busy = [w for w in app.workers if w.is_running]
         if not busy and (getattr(app, "started", True) or len(app.screen_stack) > 1):
             break
     await pilot.pause(0.05)
-    await app.workers.wait_for_complete()
+    await _workers_done(app)
     await pilot.pause()
     no_blink(app)
+
+
+async def _workers_done(app: Any) -> None:
+    """Wait for the running workers; one cancelled meanwhile (an exclusive worker replaced by a
+    newer one, e.g. a refresh) is done too, not a failure."""
+    with contextlib.suppress(WorkerCancelled):
+        await app.workers.wait_for_complete()
 
 
 def screen_text(app: Any) -> str:

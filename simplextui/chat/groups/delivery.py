@@ -72,7 +72,10 @@ class GroupDeliveries:
     async def status_on(self, conn_id: str, agent_msg_id: int, status: ItemStatus) -> bool:
         """The agent's status for message ``agent_msg_id`` on connection ``conn_id``; False if
         it is not a member connection. Most statuses are for group protocol messages (no
-        delivery row): one read finds that out, without the writer lock."""
+        delivery row): one read finds that out, without the writer lock. A group send in
+        flight when the read starts may store its ids meanwhile: then the locked path decides
+        (a send that starts later cannot be the one this status is about)."""
+        inflight = self._inflight > 0  # before the read: ``record`` commits, then ends it
         async with self.ctx.db.session() as s:
             row = (await s.execute(_STATUS_ON, {"conn_id": conn_id,
                                                 "agent_msg_id": agent_msg_id})).first()
@@ -81,7 +84,7 @@ class GroupDeliveries:
         member, current = row
         if current is not None and SENT_ORDER.get(ItemStatus(current), 0) >= SENT_ORDER[status]:
             return True  # nothing to move
-        if current is not None or self._inflight:  # (in flight: its ids may be stored now)
+        if current is not None or inflight:
             await self.status(member, agent_msg_id, status)
         return True
 

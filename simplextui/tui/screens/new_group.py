@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["NewGroupScreen", "created_name"]
 
-SYMMETRIC_HELP = ("Symmetric: all members are equal — anyone may add and remove members "
-                  "(roles still limit who may send).")
+SYMMETRIC_HELP = ("Symmetric: all members are equal — any member may add and remove members "
+                  "(observers only read).")
 _CREATED = re.compile(r"#(\S+?)[;,.]?(?:\s|$)")
 
 

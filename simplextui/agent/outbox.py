@@ -262,8 +262,7 @@ class _Worker:
                     handshakes.append(Connected(conn_id, row.peer_info or b""))
                     done.append(conn_id)
             for conn_id in succeeded - quota - transient:
-                repo.update_connection(c, conn_id, retry_at=0.0, send_attempts=0,
-                                       quota_paused=False)
+                repo.clear_send_backoff(c, conn_id)
             for conn_id in quota:
                 repo.update_connection(c, conn_id, quota_paused=True, retry_at=now + quota_retry)
             for conn_id in transient - quota:

@@ -83,6 +83,15 @@ def get_connection(c: Connection, conn_id: str) -> Any:
 _CONN_COLUMNS = frozenset(CONN.c.keys())
 
 
+def clear_send_backoff(c: Connection, conn_id: str) -> None:
+    """Hot: after a successful send. Writes only when there is a backoff to clear (almost
+    never), so the common case changes no row."""
+    c.exec_driver_sql(
+        "UPDATE agent_connections SET retry_at = 0, send_attempts = 0, quota_paused = 0 "
+        "WHERE id = ? AND (retry_at != 0 OR send_attempts != 0 OR quota_paused != 0)",
+        (conn_id,))
+
+
 def update_connection(c: Connection, conn_id: str, **values: Any) -> None:
     """Hot. Column names are checked against the table (they go into the SQL text)."""
     if not values:

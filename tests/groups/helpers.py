@@ -22,16 +22,21 @@ MESH_WAIT = 60.0  # bound of each wait while a bigger group settles (2 shared co
 TEAM = ("alice", "bob", "carol", "dave")
 
 
-async def invite_and_join(owner: Pair, member: Pair, group: str, role: str = "member") -> None:
-    """``owner`` invites its contact ``member`` (already connected) and ``member`` joins; returns
-    once ``owner`` saw the new member connected to every other member."""
-    name = member[0].user_name
-    await ok(owner[0], f"/a {group} {name} {role}")
+async def invite_and_accept(owner: Pair, member: Pair, group: str, role: str = "member") -> None:
+    """``owner`` invites its contact ``member`` (already connected) and ``member`` runs ``/j``;
+    returns without waiting for any connection."""
+    await ok(owner[0], f"/a {group} {member[0].user_name} {role}")
     inv = await member[1].wait(GroupInvitationReceived, T, group=group)
     assert inv.from_ == owner[0].user_name and inv.role == role
     await ok(member[0], f"/j {group}")
+
+
+async def invite_and_join(owner: Pair, member: Pair, group: str, role: str = "member") -> None:
+    """:func:`invite_and_accept`, then until ``owner`` saw the new member connected to every
+    other member."""
+    await invite_and_accept(owner, member, group, role)
     await member[1].wait(MemberConnectedEvent, T, group=group, member=owner[0].user_name)
-    await owner[1].wait(MemberConnectedAll, T, group=group, member=name)
+    await owner[1].wait(MemberConnectedAll, T, group=group, member=member[0].user_name)
 
 
 async def build_group(users: list[Pair], group: str = "team") -> None:

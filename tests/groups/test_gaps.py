@@ -31,7 +31,13 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.group_events import MemberRejected, new_member_id
 from simplextui.store.chat_models import GroupIntro, GroupPendingMessage
 from tests.chat.helpers import connect, ok
-from tests.groups.helpers import T, hold_forwards, invite_and_join, spy_authored
+from tests.groups.helpers import (
+    T,
+    hold_forwards,
+    invite_and_accept,
+    invite_and_join,
+    spy_authored,
+)
 
 
 def _hold(user: Any) -> tuple[asyncio.Event, asyncio.Event, list[asyncio.Task[Any]]]:
@@ -73,9 +79,7 @@ async def test_messages_after_the_introducer_left_reach_the_pair(make_user: Any)
     await invite_and_join(alice, bob, "team")
     release, arrived, tasks = _hold(bob)  # bob joins carol's invitation only later
     await connect(alice, carol, T)
-    await ok(alice[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(alice, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     # the invitation reached bob (held there), so alice has nothing in flight: she leaves
     await asyncio.wait_for(arrived.wait(), T)
@@ -115,9 +119,7 @@ async def test_message_forwarded_and_kept_is_shown_once(make_user: Any) -> None:
     await invite_and_join(alice, bob, "team")
     release, arrived, tasks = _hold(bob)
     await connect(alice, carol, T)
-    await ok(alice[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(alice, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     await asyncio.wait_for(arrived.wait(), T)
     authored = spy_authored(carol)  # every copy carol gets, before deduplication
@@ -203,9 +205,7 @@ async def test_rejection_stops_forwarding_between_the_pair(make_user: Any) -> No
     await invite_and_join(bob, carol, "team")
     await ok(bob[0], "/set approval #team 3")
     await connect(carol, dave, T)
-    await ok(carol[0], "/a team dave")
-    await dave[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(dave[0], "/j team")
+    await invite_and_accept(carol, dave, "team")
     await bob[1].wait(MemberPendingApproval, T, group="team", member="dave")
     await dave[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     before = (await ok(bob[0], "#team before the rejection")).msg_id
@@ -247,9 +247,7 @@ async def test_messages_after_the_introducer_was_removed_reach_the_pair(make_use
     await invite_and_join(alice, bob, "team", role="admin")
     release, arrived, tasks = _hold(alice)  # alice joins carol's invitation only later
     await connect(bob, carol, T)
-    await ok(bob[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(bob, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="bob")
     await asyncio.wait_for(arrived.wait(), T)
     await ok(alice[0], "/rm team bob")
@@ -288,9 +286,7 @@ async def test_approval_after_the_introducer_left_delivers_what_was_kept(make_us
     await invite_and_join(alice, bob, "team")
     await ok(alice[0], "/set approval #team 2")
     await connect(bob, carol, T)
-    await ok(bob[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(bob, carol, "team")
     await alice[1].wait(MemberPendingApproval, T, group="team", member="carol")
     assert (await ok(bob[0], "/l team")).message == "you left #team"
     await alice[1].wait(MemberLeft, T, group="team", member="bob")

@@ -17,7 +17,14 @@ from simplextui.chat.events import (
 from simplextui.chat.groups import store as gq
 from simplextui.store.chat_models import GroupIntro
 from tests.chat.helpers import connect, ok
-from tests.groups.helpers import T, hold_forwards, invite_and_join, probe, spy_authored
+from tests.groups.helpers import (
+    T,
+    hold_forwards,
+    invite_and_accept,
+    invite_and_join,
+    probe,
+    spy_authored,
+)
 
 
 async def test_two_admins_inviting_at_once_connect_everyone(make_user: Any) -> None:
@@ -74,9 +81,7 @@ async def test_message_directly_and_forwarded_is_shown_once(make_user: Any) -> N
     alice[0]._inbound.groups._member_connected = _never  # type: ignore[union-attr]
     authored = spy_authored(carol)  # every copy carol gets, before deduplication
     await connect(alice, carol, T)
-    await ok(alice[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(alice, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="bob")
     await bob[1].wait(MemberConnectedEvent, T, group="team", member="carol")
     ids = [(await ok(bob[0], f"#team twice {i}")).msg_id for i in range(3)]
@@ -117,9 +122,7 @@ async def test_inviter_leaving_mid_introduction_passes_them_on_first(make_user: 
         return _never()
     groups._member_invitation = held
     await connect(alice, carol, T)
-    await ok(alice[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(alice, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     await asyncio.wait_for(arrived.wait(), T)
     r = await ok(alice[0], "/l team")
@@ -147,9 +150,7 @@ async def test_second_leave_leaves_at_once(make_user: Any) -> None:
         return _never()
     alice[0]._inbound.groups._member_invitation = dropped  # type: ignore[union-attr]
     await connect(alice, carol, T)
-    await ok(alice[0], "/a team carol")
-    await carol[1].wait(GroupInvitationReceived, T, group="team")
-    await ok(carol[0], "/j team")
+    await invite_and_accept(alice, carol, "team")
     await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
     await asyncio.wait_for(arrived.wait(), T)
     first = await ok(alice[0], "/l team")

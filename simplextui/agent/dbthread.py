@@ -32,28 +32,20 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
+from simplextui.store.db import set_pragmas
+
 log = logging.getLogger("simplextui.agent.db")
 
 T = TypeVar("T")
 Unit = Callable[[Connection], Any]
-BUSY_TIMEOUT_MS = 5_000
 CHECKPOINT_EVERY = 500  # fast-path commits between two WAL checkpoints on the thread
-
-
-def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.close()
 
 
 class AgentDB:
     def __init__(self, path: str, max_group: int = 1_000) -> None:
         self.engine: Engine = create_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False})
-        event.listen(self.engine, "connect", _pragmas)
+        event.listen(self.engine, "connect", set_pragmas)
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="agent-db-write")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="agent-db-read")
         self._max_group = max_group

@@ -25,7 +25,14 @@ from sqlalchemy.ext.asyncio import (
 
 from simplextui.store.base import Base
 
-__all__ = ["MIGRATIONS_DIR", "Database", "load_models", "open_database", "run_migrations"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Database",
+    "load_models",
+    "open_database",
+    "run_migrations",
+    "set_pragmas",
+]
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -50,17 +57,13 @@ class Database:
 
 def load_models() -> None:
     """Import every model module so that ``Base.metadata`` holds all tables."""
+    import simplextui.store.agent_models
     import simplextui.store.chat_models
-    import simplextui.store.group_link_models  # group links (issue 5)
-
-    try:
-        import simplextui.store.agent_models  # noqa: F401
-    except ModuleNotFoundError as exc:  # the agent's tables are being written in parallel
-        if exc.name != "simplextui.store.agent_models":
-            raise
+    import simplextui.store.group_link_models  # noqa: F401
 
 
-def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def set_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """This project's SQLite settings, on every new DBAPI connection (an engine listener)."""
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -72,7 +75,7 @@ def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def create_engine_for(path: Path | str) -> AsyncEngine:
     """An async SQLite engine with this project's pragmas (``:memory:`` works too)."""
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-    event.listen(engine.sync_engine, "connect", _set_pragmas)
+    event.listen(engine.sync_engine, "connect", set_pragmas)
     return engine
 
 

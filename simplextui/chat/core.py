@@ -143,6 +143,8 @@ class ChatCore:
 
     async def stop(self) -> None:
         self._ready = False
+        if self._inbound is not None:
+            self._inbound.groups.close()  # messages waiting to be handled again stay unprocessed
         if self._agent is not None:
             try:
                 await self._agent.stop()

@@ -38,6 +38,7 @@ from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import send_pending
 from simplextui.chat.groups.races import catch_up
 from simplextui.chat.groups.rejection import rejected
+from simplextui.chat.groups.retry import Redelivery, is_transient
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
 from simplextui.protocol.chat_events import (
     ChatEventError,
@@ -112,8 +113,13 @@ async def receive_invitation(s: object, contact: Contact, event: GroupInvitation
 
 
 class GroupInbound:
-    def __init__(self, ctx: ChatContext) -> None:
+    def __init__(self, ctx: ChatContext, *, retry_first: float = 1.0) -> None:
         self.ctx = ctx
+        self.redelivery = Redelivery(self.message, first=retry_first)
+
+    def close(self) -> None:
+        """Stop handling messages again (they stay unprocessed for the next start)."""
+        self.redelivery.close()
 
     # --- connections --------------------------------------------------------------------------
 
@@ -246,9 +252,19 @@ class GroupInbound:
         if message is not None and not isinstance(message.event, UnknownEvent):
             try:
                 await self._dispatch(group, member, message, event.broker_ts_ms, emitted)
+            except AgentError as exc:
+                if is_transient(exc):  # not processed: handled again later (see retry.py)
+                    delay = self.redelivery.schedule(event)
+                    log.info("#%s: group event %s from %s failed (%s); again in %.0f s",
+                             group.local_name, message.event_name, member.local_name, exc,
+                             delay)
+                    return True
+                log.exception("group event %s from %s failed", message.event_name,
+                              member.local_name)
             except Exception:
                 log.exception("group event %s from %s failed", message.event_name,
                               member.local_name)
+        self.redelivery.done(event)
         await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
         for chat_event in emitted:
             await self.ctx.emit(chat_event)

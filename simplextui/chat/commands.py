@@ -15,13 +15,19 @@ from dataclasses import dataclass
 
 from simplextui.chat.groups.commands import (
     GROUP_HELP,
+    DeleteGroupMessage,
+    EditGroupMessage,
     GroupCommand,
+    ReactGroup,
+    ReplyGroup,
     delete_or,
+    group_name,
     parse_group_send,
     read_or,
 )
 from simplextui.chat.groups.commands import register as register_group_commands
 from simplextui.chat.names import InvalidName, validate_display_name
+from simplextui.chat.refs import ByMsgId, ByText, MsgRef
 from simplextui.protocol.chat_events import (
     ALLOWED_REACTIONS,
     MAX_BIO_CHARS,
@@ -81,19 +87,7 @@ class CommandError(ValueError):
 # --- message references -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ByText:
-    """The latest matching message whose text starts with ``prefix``."""
-
-    prefix: str
-
-
-@dataclass(frozen=True, slots=True)
-class ByMsgId:
-    msg_id: str
-
-
-MsgRef = ByText | ByMsgId
+# ``ByText`` (a prefix of the text) or ``ByMsgId``: see :mod:`simplextui.chat.refs`.
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -309,22 +303,22 @@ def parse_command(line: str) -> Command:
         contact, rest = _contact_and_rest(text, "@NAME TEXT")
         return SendText(contact, _message_text(rest))
     if head == ">":
-        contact, rest = _contact_and_rest(text[1:], "> @NAME (PREFIX) TEXT")
-        prefix, reply = _parenthesised(rest, "> @NAME (PREFIX) TEXT")
-        return Reply(contact, ByText(prefix), _message_text(reply))
+        chat, rest = _chat_and_rest(text[1:], "> @NAME|#GROUP (PREFIX) TEXT")
+        prefix, reply = _parenthesised(rest, "> @NAME|#GROUP (PREFIX) TEXT")
+        return _reply(chat, ByText(prefix), _message_text(reply))
     if head == "!":
-        contact, rest = _contact_and_rest(text[1:], "! @NAME (PREFIX) NEW TEXT")
-        prefix, new = _parenthesised(rest, "! @NAME (PREFIX) NEW TEXT")
-        return EditMessage(contact, ByText(prefix), _message_text(new))
+        chat, rest = _chat_and_rest(text[1:], "! @NAME|#GROUP (PREFIX) NEW TEXT")
+        prefix, new = _parenthesised(rest, "! @NAME|#GROUP (PREFIX) NEW TEXT")
+        return _edit(chat, ByText(prefix), _message_text(new))
     if head == "\\":
-        contact, rest = _contact_and_rest(text[1:], "\\ @NAME PREFIX")
-        return DeleteMessage(contact, ByText(_bare_prefix(rest, "\\ @NAME PREFIX")))
+        chat, rest = _chat_and_rest(text[1:], "\\ @NAME|#GROUP PREFIX")
+        return _delete_message(chat, ByText(_bare_prefix(rest, "\\ @NAME|#GROUP PREFIX")))
     if head in "+-" and len(text) > 1 and not text[1].isspace():
         token, _, rest = _split1(text)
         reaction = _reaction(token[1:])
-        contact, rest = _contact_and_rest(rest, f"{head}R @NAME PREFIX")
-        return React(contact, ByText(_bare_prefix(rest, f"{head}R @NAME PREFIX")), reaction,
-                     add=head == "+")
+        chat, rest = _chat_and_rest(rest, f"{head}R @NAME|#GROUP PREFIX")
+        return _react(chat, ByText(_bare_prefix(rest, f"{head}R @NAME|#GROUP PREFIX")),
+                      reaction, head == "+")
     raise CommandError(f"unknown command {_shorten(text)!r}; type /help for the list of commands")
 
 
@@ -421,7 +415,7 @@ def _delete(args: str) -> Command:
     if len(parts) == 1:
         return DeleteContact(_contact_name(parts[0]))
     if len(parts) == 2:
-        return DeleteMessage(_contact_name(parts[0]), ByMsgId(_msg_id(parts[1])))
+        return _delete_message(_chat_token(parts[0]), ByMsgId(_msg_id(parts[1])))
     raise CommandError("usage: /delete @NAME (a contact) or /delete @NAME MSGID (a message)")
 
 
@@ -434,24 +428,51 @@ def _delete_contact(args: str) -> Command:
 def _by_id_with_text(usage: str, make: Callable[[str, MsgRef, str], Command]
                      ) -> Callable[[str], Command]:
     def parse(args: str) -> Command:
-        contact, _, rest = _split1(args)
+        chat, _, rest = _split1(args)
         msg_id, _, text = _split1(rest)
-        if not contact or not msg_id or not text:
+        if not chat or not msg_id or not text:
             raise CommandError(f"usage: {usage}")
-        return make(_contact_name(contact), ByMsgId(_msg_id(msg_id)), _message_text(text))
+        return make(_chat_token(chat), ByMsgId(_msg_id(msg_id)), _message_text(text))
     return parse
 
 
 def _react_by_id(add: bool) -> Callable[[str], Command]:
-    usage = f"/{'react' if add else 'unreact'} @NAME MSGID EMOJI"
+    usage = f"/{'react' if add else 'unreact'} @NAME|#GROUP MSGID EMOJI"
 
     def parse(args: str) -> Command:
         parts = args.split()
         if len(parts) != 3:
             raise CommandError(f"usage: {usage}")
-        return React(_contact_name(parts[0]), ByMsgId(_msg_id(parts[1])), _reaction(parts[2]),
-                     add=add)
+        return _react(_chat_token(parts[0]), ByMsgId(_msg_id(parts[1])), _reaction(parts[2]),
+                      add)
     return parse
+
+
+# Commands on one message, of a contact's chat (@NAME) or of a group (#GROUP).
+
+
+def _reply(chat: str, ref: MsgRef, text: str) -> Command:
+    if chat.startswith("#"):
+        return ReplyGroup(group_name(chat), ref, text)
+    return Reply(_contact_name(chat), ref, text)
+
+
+def _edit(chat: str, ref: MsgRef, text: str) -> Command:
+    if chat.startswith("#"):
+        return EditGroupMessage(group_name(chat), ref, text)
+    return EditMessage(_contact_name(chat), ref, text)
+
+
+def _delete_message(chat: str, ref: MsgRef) -> Command:
+    if chat.startswith("#"):
+        return DeleteGroupMessage(group_name(chat), ref)
+    return DeleteMessage(_contact_name(chat), ref)
+
+
+def _react(chat: str, ref: MsgRef, reaction: str, add: bool) -> Command:
+    if chat.startswith("#"):
+        return ReactGroup(group_name(chat), ref, reaction, add)
+    return React(_contact_name(chat), ref, reaction, add=add)
 
 
 _SLASH: dict[str, Callable[[str], Command]] = {}
@@ -481,8 +502,8 @@ _register(("/d",), delete_or(_delete_contact))  # type: ignore[arg-type]
 _register(("/delete",), delete_or(_delete))  # type: ignore[arg-type]
 register_group_commands(_register)
 _register(("/read",), read_or(_one_contact("/read @NAME", MarkRead)))  # type: ignore[arg-type]
-_register(("/reply",), _by_id_with_text("/reply @NAME MSGID TEXT", Reply))
-_register(("/edit",), _by_id_with_text("/edit @NAME MSGID TEXT", EditMessage))
+_register(("/reply",), _by_id_with_text("/reply @NAME|#GROUP MSGID TEXT", _reply))
+_register(("/edit",), _by_id_with_text("/edit @NAME|#GROUP MSGID TEXT", _edit))
 _register(("/react",), _react_by_id(True))
 _register(("/unreact",), _react_by_id(False))
 _register(("/help", "/h"), _no_args(Help(), "/help"))
@@ -502,11 +523,26 @@ def _split1(text: str) -> tuple[str, str, str]:
 
 def _contact_name(token: str) -> str:
     if token.startswith("#"):
-        raise CommandError("groups are not supported yet; address a contact as @NAME")
+        raise CommandError(f"{_shorten(token)} is a group; this command takes a contact "
+                           "(@NAME)")
     name = token[1:] if token.startswith("@") else token
     if not name:
         raise CommandError("missing contact name after @")
     return name
+
+
+def _chat_token(token: str) -> str:
+    """``@NAME`` (or a bare NAME: a contact) or ``#GROUP``, checked, with its sigil."""
+    if token.startswith("#"):
+        return "#" + group_name(token)
+    return "@" + _contact_name(token)
+
+
+def _chat_and_rest(text: str, usage: str) -> tuple[str, str]:
+    token, _, rest = _split1(text)
+    if not token.startswith(("@", "#")):
+        raise CommandError(f"usage: {usage}")
+    return _chat_token(token), rest
 
 
 def _contact_and_rest(text: str, usage: str) -> tuple[str, str]:

@@ -147,16 +147,27 @@ async def mark_received_read(session: AsyncSession, contact_id: int) -> list[str
 
 
 async def set_reaction(session: AsyncSession, item_id: int, sent: bool, reaction: str,
-                       add: bool) -> bool:
-    """Add or remove one reaction; False if nothing changed."""
+                       add: bool, member_id: int | None = None) -> bool:
+    """Add or remove one reaction (``member_id``: a group member's); False if nothing
+    changed."""
     stmt: Executable
     if add:
-        stmt = sqlite_insert(ChatReaction).values(
-            item_id=item_id, sent=sent, reaction=reaction, created_at=now_ms(),
-        ).on_conflict_do_nothing(index_elements=["item_id", "sent", "reaction"])
+        insert = sqlite_insert(ChatReaction).values(
+            item_id=item_id, sent=sent, member_id=member_id, reaction=reaction,
+            created_at=now_ms())
+        if member_id is None:
+            stmt = insert.on_conflict_do_nothing(
+                index_elements=["item_id", "sent", "reaction"],
+                index_where=ChatReaction.member_id.is_(None))
+        else:
+            stmt = insert.on_conflict_do_nothing(
+                index_elements=["item_id", "member_id", "reaction"],
+                index_where=ChatReaction.member_id.is_not(None))
     else:
+        by = (ChatReaction.member_id.is_(None) if member_id is None
+              else ChatReaction.member_id == member_id)
         stmt = delete(ChatReaction).where(ChatReaction.item_id == item_id,
-                                          ChatReaction.sent == sent,
+                                          ChatReaction.sent == sent, by,
                                           ChatReaction.reaction == reaction)
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -142,9 +142,14 @@ class Quote:
     msg_id: str
     content: MsgContent
     sent: bool = False  # True when the quoted message was sent by the author of the reply
+    # in a group, when not ``sent``: the group member id of the quoted message's author
+    member_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"msgId": self.msg_id, "sent": self.sent, "content": self.content.to_dict()}
+        out = {"msgId": self.msg_id, "sent": self.sent, "content": self.content.to_dict()}
+        if self.member_id is not None:
+            out["memberId"] = self.member_id
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> Quote:
@@ -152,7 +157,21 @@ class Quote:
         sent = obj.get("sent", False)
         if not isinstance(sent, bool):
             raise ChatEventError("quote.sent must be a boolean")
-        return cls(parse_msg_id(obj.get("msgId")), MsgContent.from_dict(obj.get("content")), sent)
+        member_id = _optional_member_id(obj.get("memberId"))
+        if sent and member_id is not None:
+            raise ChatEventError("quote: memberId names another author than the sender")
+        return cls(parse_msg_id(obj.get("msgId")), MsgContent.from_dict(obj.get("content")), sent,
+                   member_id)
+
+
+def _optional_member_id(value: object) -> str | None:
+    """A group member id (same form as a message id), or None when absent."""
+    if value is None:
+        return None
+    try:
+        return parse_msg_id(value)
+    except ChatEventError as exc:
+        raise ChatEventError(f"bad memberId: {exc.detail}") from None
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -212,17 +231,22 @@ class MsgUpdate:
 
 @dataclass(frozen=True, slots=True)
 class MsgDelete:
-    """``x.msg.del``: the sender deletes its message ``msg_id`` for everyone."""
+    """``x.msg.del``: the sender deletes its message ``msg_id`` for everyone; in a group, an
+    admin may delete another member's message (moderation), naming its author ``member_id``."""
 
     msg_id: str
+    member_id: str | None = None
     EVENT: ClassVar[str] = "x.msg.del"
 
     def params(self) -> dict[str, Any]:
-        return {"msgId": self.msg_id}
+        out: dict[str, Any] = {"msgId": self.msg_id}
+        if self.member_id is not None:
+            out["memberId"] = self.member_id
+        return out
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MsgDelete:
-        return cls(parse_msg_id(p.get("msgId")))
+        return cls(parse_msg_id(p.get("msgId")), _optional_member_id(p.get("memberId")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -153,6 +154,8 @@ class ChatItem(Base):
     quote_msg_id: Mapped[str | None] = mapped_column(String(24))
     quote_text: Mapped[str | None] = mapped_column(Text)
     quote_sent: Mapped[bool | None] = mapped_column(Boolean)  # quoted item was sent by this user
+    # in a group, when not ``quote_sent``: the group member id of the quoted item's author
+    quote_member_id: Mapped[str | None] = mapped_column(String(24))
     edited: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16))
@@ -163,15 +166,24 @@ class ChatItem(Base):
 
 
 class ChatReaction(Base):
+    """One reaction to an item: this user's (``sent``), the contact's, or in a group a
+    member's (``member_id``). Each reacts with a given emoji at most once."""
+
     __tablename__ = "chat_reactions"
     __table_args__ = (
-        UniqueConstraint("item_id", "sent", "reaction",
-                         name="uq_chat_reactions_item_id_sent_reaction"),
+        Index("uq_chat_reactions_direct", "item_id", "sent", "reaction", unique=True,
+              sqlite_where=text("member_id IS NULL"), postgresql_where=text("member_id IS NULL")),
+        Index("uq_chat_reactions_member", "item_id", "member_id", "reaction", unique=True,
+              sqlite_where=text("member_id IS NOT NULL"),
+              postgresql_where=text("member_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("chat_items.id", ondelete="CASCADE"))
     sent: Mapped[bool] = mapped_column(Boolean)  # True: this user's reaction
+    # a group member's reaction (NULL: this user's or, in a direct chat, the contact's)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
     reaction: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import aliased
 
 from simplextui.store.chat_models import (
     ChatItem,
@@ -93,6 +94,7 @@ class ItemRow:
     quote_msg_id: str | None = None
     quote_text: str | None = None
     quote_mine: bool | None = None
+    quote_from: str | None = None  # a group reply: the quoted member (when not this user)
     reactions: tuple[tuple[str, bool], ...] = ()  # (reaction, mine), in arrival order
     sender: str | None = None  # a received group message: the member's name
     event: bool = False  # a notice line (joined, left, removed...), not a message
@@ -130,8 +132,12 @@ class RequestRow:
     created_at: int
 
 
-_ITEMS = select(*ChatItem.__table__.columns, GroupMember.local_name.label("sender")) \
-    .outerjoin(GroupMember, GroupMember.id == ChatItem.member_id)
+_QUOTED = aliased(GroupMember)  # a group reply's quoted author
+_ITEMS = select(*ChatItem.__table__.columns, GroupMember.local_name.label("sender"),
+                _QUOTED.local_name.label("quote_sender")) \
+    .outerjoin(GroupMember, GroupMember.id == ChatItem.member_id) \
+    .outerjoin(_QUOTED, (_QUOTED.group_id == ChatItem.group_id)
+               & (_QUOTED.member_id == ChatItem.quote_member_id))
 
 
 def _is_event(item: Any) -> bool:
@@ -152,6 +158,7 @@ def _row(item: Any, reactions: Sequence[tuple[str, bool]]) -> ItemRow:
         text=item.text, status=item.status, ts=item.sent_at or item.created_at,
         edited=item.edited, deleted=item.deleted, quote_msg_id=item.quote_msg_id,
         quote_text=item.quote_text, quote_mine=item.quote_sent,
+        quote_from=getattr(item, "quote_sender", None),
         reactions=tuple(reactions), sender=_sender(item), event=_is_event(item),
         forwarded=bool(item.forwarded))
 

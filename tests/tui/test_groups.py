@@ -19,6 +19,7 @@ from simplextui.chat.events import (
     MemberDeclined,
     MemberLeft,
     MessageReceived,
+    ReactionChanged,
 )
 from simplextui.server.runner import EmbeddedServer
 from simplextui.tui.app import SimplexApp, create_app
@@ -183,3 +184,50 @@ async def test_join_an_invitation_from_the_chat_list(
         assert any(title == "Removed" and "#club" in text for _, title, text in app.notices)
         await until(lambda: any(r.event and "removed" in r.text
                                 for r in conversation(app).items), pilot, T)
+
+
+async def test_reply_react_and_see_quotes_in_a_group(
+        tmp_path: Path, server: EmbeddedServer, bob: tuple[ChatCore, Recorder]) -> None:
+    """The message keys work in a group chat: a reply by selection quotes bob's message, a
+    reaction reaches bob, and bob's reply quoting alice shows alice as the quoted author."""
+    bob_core, bob_events = bob
+    app = alice_app(tmp_path, server)
+    async with app.run_test(size=SIZE) as pilot:
+        alice = await started(app, pilot)
+        await connect(alice, bob, T)
+        await ok(alice[0], "/g team")
+        await ok(alice[0], "/a team bob")
+        await bob_events.wait(GroupInvitationReceived, T, group="team")
+        await ok(bob_core, "/j team")
+        await alice[1].wait(MemberConnectedAll, T, group="team", member="bob")
+        main = app.screen_stack[0]
+        assert isinstance(main, MainScreen)
+        await until(lambda: any(r.key == "#team" for r in main.rows), pilot, T)
+        main.open_chat("#team")
+        await until(lambda: main.current_chat == "#team", pilot, T)
+
+        first = await ok(bob_core, "#team lunch at noon?")
+        items = conversation(app)
+        await until(lambda: any(r.text == "lunch at noon?" for r in items.items), pilot, T)
+        await pilot.press("escape")  # select the latest message: bob's
+        await settle(pilot)
+        assert items.selected is not None and items.selected.msg_id == first.msg_id
+        await pilot.press("plus")
+        await settle(pilot)
+        await pilot.press("1")
+        reaction = await bob_events.wait(ReactionChanged, T, chat="#team")
+        assert (reaction.from_, reaction.msg_id, reaction.reaction) == ("alice", first.msg_id,
+                                                                        "👍")
+        await pilot.press("r", *"yes please", "enter")
+        answer = await bob_events.wait(MessageReceived, T, chat="#team", text="yes please")
+        assert answer.quote is not None and (answer.quote.msg_id, answer.quote.from_) == (
+            first.msg_id, "bob")
+
+        await ok(bob_core, f"/reply #team {answer.msg_id} great")
+        await until(lambda: any(r.text == "great" for r in items.items), pilot, T)
+        row = next(r for r in items.items if r.text == "great")
+        assert row.quote_msg_id == answer.msg_id and row.quote_mine
+        mine = next(r for r in items.items if r.text == "yes please")
+        assert mine.quote_from == "bob" and not mine.quote_mine
+        await settle(pilot)
+        assert "bob: lunch at noon?" in screen_text(app)  # the quote names its author

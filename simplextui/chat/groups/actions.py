@@ -18,7 +18,7 @@ from simplextui.chat.errors import ChatError
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.closing import delete_when_sent
-from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.items import GroupItems, post_message
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.groups.notices import add_notice
@@ -30,7 +30,6 @@ from simplextui.chat.responses import (
     GroupMembersResponse,
     MemberView,
     OkResponse,
-    SentResponse,
 )
 from simplextui.protocol.chat_events import (
     ChatMessage,
@@ -89,7 +88,8 @@ class GroupActions:
                 gc.SetGroupProfile: self.set_profile, gc.SetHistory: self.options.set_history,
                 gc.SetSymmetric: self.options.set_symmetric,
                 gc.SetApproval: self.options.set_approval, gc.ApproveMember: self.options.approve,
-                gc.TailGroup: self.options.tail, gc.MarkGroupRead: self.options.mark_read}
+                gc.TailGroup: self.options.tail, gc.MarkGroupRead: self.options.mark_read,
+                **GroupItems(self.ctx).handlers()}
 
     async def _group(self, name: str, *active: GroupStatus) -> Group:
         return await find_group(self.ctx, name, *active)
@@ -190,24 +190,7 @@ class GroupActions:
 
     async def send(self, cmd: gc.SendGroup) -> ChatResponse:
         group = await self._group(cmd.group, GroupStatus.CONNECTED)
-        if GroupRole(group.role) is GroupRole.OBSERVER:
-            raise ChatError(f"#{group.local_name}: observers cannot send messages")
-        message = wrap(MsgNew(MsgContent(cmd.text)), new_msg_id())
-        encode_chat_message(message)  # size errors before any write
-        deliveries = deliveries_of(self.ctx)
-        async with self.ctx.tx() as s:
-            item = await gq.insert_item(s, group.id, None, message.msg_id, cmd.text)
-            members = await gq.connected_members(s, group.id)
-            await keep_pending(s, group.id, message)  # for members not connected yet
-        assert item is not None  # a fresh shared id
-        deliveries.begin()
-        sent: dict[str, int] = {}
-        try:
-            sent = await send_to_many(self.ctx, [m.conn_id for m in members if m.conn_id],
-                                      message)
-        finally:
-            await deliveries.record(group, item.id, members, sent)
-        return SentResponse(f"#{group.local_name}", message.msg_id, cmd.text)
+        return await post_message(self.ctx, group, MsgNew(MsgContent(cmd.text)))
 
     async def list_members(self, cmd: gc.ListMembers) -> ChatResponse:
         group = await self._group(cmd.group)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from simplextui.chat.groups.links_commands import LINK_HELP  # GROUP-LINKS hook
 from simplextui.chat.groups.links_commands import register as register_links  # GROUP-LINKS
 from simplextui.chat.names import InvalidName, validate_display_name
+from simplextui.chat.refs import MsgRef
 from simplextui.protocol.group_events import GroupRole
 
 __all__ = [
@@ -25,12 +26,16 @@ __all__ = [
     "ChangeRole",
     "CreateGroup",
     "DeleteGroup",
+    "DeleteGroupMessage",
+    "EditGroupMessage",
     "GroupCommand",
     "JoinGroup",
     "LeaveGroup",
     "ListMembers",
     "MarkGroupRead",
+    "ReactGroup",
     "RemoveMember",
+    "ReplyGroup",
     "SendGroup",
     "SetApproval",
     "SetGroupProfile",
@@ -147,10 +152,48 @@ class TailGroup:
     count: int = 10
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyGroup:
+    """``> #GROUP (PREFIX) TEXT`` or ``/reply #GROUP MSGID TEXT``: quote a group message."""
+
+    group: str
+    ref: MsgRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditGroupMessage:
+    """``! #GROUP (PREFIX) NEW TEXT`` or ``/edit #GROUP MSGID TEXT``: this user's own."""
+
+    group: str
+    ref: MsgRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteGroupMessage:
+    """``\\ #GROUP PREFIX`` or ``/delete #GROUP MSGID``: this user's own message, or (admins
+    and owners) another member's, for everyone."""
+
+    group: str
+    ref: MsgRef
+
+
+@dataclass(frozen=True, slots=True)
+class ReactGroup:
+    """``+R #GROUP PREFIX`` / ``-R ...`` or ``/react #GROUP MSGID EMOJI``."""
+
+    group: str
+    ref: MsgRef
+    reaction: str
+    add: bool = True
+
+
 GroupCommand = (
     CreateGroup | AddMember | JoinGroup | SendGroup | ListMembers | RemoveMember | LeaveGroup
     | DeleteGroup | ChangeRole | SetGroupProfile | SetHistory | SetSymmetric | SetApproval
-    | ApproveMember | TailGroup | MarkGroupRead
+    | ApproveMember | TailGroup | MarkGroupRead | ReplyGroup | EditGroupMessage
+    | DeleteGroupMessage | ReactGroup
 )
 
 GROUP_HELP = """\
@@ -159,6 +202,10 @@ Groups
   /a GROUP CONTACT [ROLE]      invite a contact (role: observer, member, admin, owner)
   /j GROUP                     join a group you were invited to
   #GROUP TEXT                  send a message to the group
+  > #GROUP (PREFIX) TEXT       reply to the latest message starting with PREFIX
+  ! #GROUP (PREFIX) NEW TEXT   edit your message · \\ #GROUP PREFIX  delete it for everyone
+  +R #GROUP PREFIX · -R ...    react (R: an emoji or a shortcut such as 1) · remove it
+  /reply /edit /delete /react /unreact #GROUP MSGID ...   the same by message id
   /ms GROUP                    members, their roles and connection states
   /rm GROUP MEMBER             remove a member (admins and owners)
   /mr GROUP MEMBER ROLE        change a member's role (admins and owners)

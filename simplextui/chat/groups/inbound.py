@@ -33,6 +33,7 @@ from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage, close_group, drop_member, leave_now
 from simplextui.chat.groups.delivery import deliveries_of
 from simplextui.chat.groups.history import receive_history, send_history
+from simplextui.chat.groups.items import ITEM_EVENTS, GroupItems, quote_columns, quote_view
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import send_pending
@@ -81,7 +82,8 @@ __all__ = ["GroupInbound", "receive_invitation"]
 log = logging.getLogger("simplextui.chat.groups")
 
 # Events an introducer forwards between members not yet connected to each other.
-FORWARDED = (MsgNew, MemberDelete, GroupLeave, GroupDelete, GroupInfo, GroupMemberRole)
+FORWARDED = (MsgNew, *ITEM_EVENTS, MemberDelete, GroupLeave, GroupDelete, GroupInfo,
+             GroupMemberRole)
 _GONE = (GroupStatus.LEFT, GroupStatus.REMOVED, GroupStatus.DELETED)
 ACTIVE = (MemberStatus.INVITED, MemberStatus.INTRODUCED, MemberStatus.CONNECTED)
 
@@ -115,6 +117,7 @@ async def receive_invitation(s: object, contact: Contact, event: GroupInvitation
 class GroupInbound:
     def __init__(self, ctx: ChatContext, *, retry_first: float = 1.0) -> None:
         self.ctx = ctx
+        self.items = GroupItems(ctx)
         self.redelivery = Redelivery(self.message, first=retry_first)
 
     def close(self) -> None:
@@ -468,6 +471,8 @@ class GroupInbound:
         if isinstance(event, MsgNew) and role is GroupRole.OBSERVER:
             log.warning("#%s: message from observer %s refused", g, author.local_name)
             return False
+        if isinstance(event, ITEM_EVENTS) and not self.items.allowed(group, author, event):
+            return False
         if isinstance(event, GroupDelete | GroupInfo) and role is not GroupRole.OWNER:
             log.warning("#%s: %s is not an owner: %s refused", g, author.local_name,
                         type(event).__name__)
@@ -548,11 +553,17 @@ class GroupInbound:
                 log.warning("#%s: message from observer %s refused", g, author.local_name)
                 return
             async with self.ctx.tx() as s:
+                columns = (None if event.quote is None
+                           else quote_columns(group, event.quote, author))
                 item = await gq.insert_item(s, group.id, author, message.msg_id,
-                                            event.content.text, forwarded=forwarded, sent_at=ts)
+                                            event.content.text, forwarded=forwarded, sent_at=ts,
+                                            quote=columns)
+                quote = None if item is None else await quote_view(s, self.ctx, group, item)
             if item is not None:
                 out.append(MessageReceived(f"#{g}", author.local_name, event.content.text,
-                                           message.msg_id, ts))
+                                           message.msg_id, ts, quote))
+        elif isinstance(event, ITEM_EVENTS):
+            await self.items.apply(group, author, event, out)
         elif isinstance(event, GroupLeave):
             await drop_member(self.ctx, author, MemberStatus.LEFT, sent,
                               notice=f"{author.local_name} left")

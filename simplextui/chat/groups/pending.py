@@ -3,8 +3,9 @@
 Until a pair is connected, its introducer forwards their messages. The introducer may leave,
 be removed or go away before the pair connects, and a message sent just before that may reach
 it too late to be forwarded. So (like SimpleX's pending group messages) a sender also keeps,
-in its database, each message (``x.msg.new``) and removal (``x.grp.mem.del``) it sends while a
-member is ``introduced`` or ``pending_approval`` at its side, and sends them to that member
+in its database, each message (``x.msg.new``; its edits, deletions and reactions too) and
+removal (``x.grp.mem.del``) it sends while a member is ``introduced`` or ``pending_approval``
+at its side, and sends them to that member
 directly, in order, with their original shared msg ids, right when the pair connects. The
 receiver shows each once (the ``(group, msgId)`` index drops the forwarded copy or this one).
 Role and profile changes are not kept: a late copy could undo a newer change by someone else.

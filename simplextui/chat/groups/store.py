@@ -170,9 +170,11 @@ async def open_intros_with(s: AsyncSession, member_id: int) -> list[GroupIntro]:
 async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None,
                       shared_msg_id: str, text: str, *, forwarded: bool = False,
                       sent_at: int | None = None, history: bool = False,
-                      author: tuple[str, str] | None = None) -> ChatItem | None:
+                      author: tuple[str, str] | None = None,
+                      quote: dict[str, object] | None = None) -> ChatItem | None:
     """A group chat item (``member`` None: sent by this user, unless ``author``, the
-    (member id, name) of an author unknown here, is given); None if already there."""
+    (member id, name) of an author unknown here, is given; ``quote``: its quote columns, see
+    ``items.quote_columns``); None if already there."""
     now = now_ms()
     received = member is not None or author is not None
     stmt = sqlite_insert(ChatItem).values(
@@ -182,7 +184,7 @@ async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None
         forwarded=forwarded, created_at=now, sent_at=sent_at, updated_at=now, edited=False,
         deleted=False, kind=ItemKind.MSG, history=history,
         author_member_id=author[0] if author else None,
-        author_name=author[1] if author else None,
+        author_name=author[1] if author else None, **(quote or {}),
     ).on_conflict_do_nothing(index_elements=["group_id", "shared_msg_id"])
     result = await s.execute(stmt)
     if not result.rowcount:  # type: ignore[attr-defined]

@@ -407,10 +407,6 @@ class MainScreen(WorkerErrors, Screen[None]):
         row, name = message.row, self.current_chat
         if name is None:
             return
-        if is_group_key(name) and message.action != "copy":
-            self.notify("Replies, edits, deletions and reactions are not in groups yet",
-                        severity="warning")
-            return
         author = self._author(row)
         name = chat_ref(name)
         if message.action == "reply":
@@ -439,7 +435,8 @@ class MainScreen(WorkerErrors, Screen[None]):
     def _delete(self, row: ItemRow, name: str) -> None:
         from simplextui.tui.screens.dialogs import ConfirmDialog
 
-        if not row.mine or row.deleted:
+        group = is_group_key(self.current_chat)
+        if row.deleted or row.event or not (row.mine or group):
             self.notify("You can only delete your own messages", severity="warning")
             return
 
@@ -447,8 +444,10 @@ class MainScreen(WorkerErrors, Screen[None]):
             if ok:
                 self._run(f"/delete {name} {row.msg_id}")
 
-        self.app.push_screen(ConfirmDialog("Delete this message for everyone?",
-                                           row.text, "Delete"), done)
+        # in a group, admins and owners may delete others' messages (the core says if not)
+        title = ("Delete this message for everyone?" if row.mine
+                 else f"Delete {row.sender or 'this member'}'s message for everyone?")
+        self.app.push_screen(ConfirmDialog(title, row.text, "Delete"), done)
 
     def _react(self, row: ItemRow, name: str) -> None:
         from simplextui.tui.screens.dialogs import ReactionDialog

@@ -478,6 +478,16 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
 
     # --- selection and actions ----------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer tells the truth: editing is offered on this user's own messages only,
+        deleting also on others' in a group (admins moderate; the core refuses the rest)."""
+        row = self.selected
+        if row is None or action not in ("edit", "delete"):
+            return True
+        if row.deleted or row.event:
+            return False
+        return row.mine or (action == "delete" and self.is_group)
+
     def _select(self, index: int) -> None:
         if not self.items:
             return
@@ -491,6 +501,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         elif last >= self.scroll_y + height:
             self.scroll_to(y=min(self.max_scroll_y, last - height + 1), animate=False, force=True)
         self.refresh()
+        self.refresh_bindings()  # edit and delete depend on the message selected
 
     def _selected_index(self) -> int | None:
         return self._index.get(self.selected_msg_id) if self.selected_msg_id else None

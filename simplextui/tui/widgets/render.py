@@ -79,7 +79,7 @@ def render_message(row: ItemRow, *, width: int, name: str | None, name_width: in
     body_width = max(8, width - gutter - MARK_WIDTH)
     body: list[Text] = []
     if row.quote_msg_id is not None:
-        who = my_name if row.quote_mine else peer_name
+        who = my_name if row.quote_mine else row.quote_from or peer_name
         quote = Text("▎", styles.quote_bar)
         quote.append(f"{who}: ", styles.quote + Style(bold=True))
         quote.append(preview(row.quote_text or "", 500), styles.quote)

@@ -1,0 +1,314 @@
+"""Group messages after they were sent: replies that quote them, edits and deletions by their
+author, deletion of another member's message by an admin (moderation), reactions of members.
+
+The wire events are the direct chat's (``x.msg.new`` with a quote, ``x.msg.update``,
+``x.msg.del``, ``x.msg.react``), sent to every connected member, forwarded by introducers
+and kept for members not connected yet like new messages. In a group a quote names the quoted
+author by member id, and a deletion by an admin names the author of the deleted message.
+Receivers check that an edit or a plain deletion comes from the message's author, and that
+a moderation comes from an admin or owner whose role is not below the author's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from simplextui.chat import messages as items_q
+from simplextui.chat.clock import now_ms
+from simplextui.chat.context import ChatContext
+from simplextui.chat.errors import ChatError
+from simplextui.chat.events import (
+    ChatEvent,
+    MessageDeleted,
+    MessageUpdated,
+    ReactionChanged,
+)
+from simplextui.chat.groups import commands as gc
+from simplextui.chat.groups import store as gq
+from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.pending import keep_pending
+from simplextui.chat.groups.send import send_to_many, wrap
+from simplextui.chat.refs import ByMsgId, MsgRef
+from simplextui.chat.responses import ChatResponse, SentResponse
+from simplextui.chat.view import QuoteView
+from simplextui.protocol.chat_events import (
+    MsgContent,
+    MsgDelete,
+    MsgNew,
+    MsgReact,
+    MsgUpdate,
+    Quote,
+    encode_chat_message,
+    new_msg_id,
+)
+from simplextui.protocol.group_events import GroupRole
+from simplextui.store.chat_models import (
+    ChatItem,
+    Direction,
+    Group,
+    GroupMember,
+    GroupStatus,
+    ItemKind,
+)
+
+__all__ = ["ITEM_EVENTS", "GroupItems", "post_message", "quote_columns", "quote_view"]
+
+log = logging.getLogger("simplextui.chat.groups")
+
+ITEM_EVENTS = (MsgUpdate, MsgDelete, MsgReact)  # about an earlier message of the group
+
+
+async def post_message(ctx: ChatContext, group: Group, event: MsgNew) -> SentResponse:
+    """Send a new message (or a reply) to the group: stored, kept for members not connected
+    yet, sent to every connected member, its delivery tracked per member."""
+    if GroupRole(group.role) is GroupRole.OBSERVER:
+        raise ChatError(f"#{group.local_name}: observers cannot send messages")
+    message = wrap(event, new_msg_id())
+    encode_chat_message(message)  # size errors before any write
+    deliveries = deliveries_of(ctx)
+    async with ctx.tx() as s:
+        columns = {} if event.quote is None else quote_columns(group, event.quote, None)
+        item = await gq.insert_item(s, group.id, None, message.msg_id, event.content.text,
+                                    quote=columns)
+        members = await gq.connected_members(s, group.id)
+        await keep_pending(s, group.id, message)  # for members not connected yet
+    assert item is not None  # a fresh shared id
+    deliveries.begin()
+    sent: dict[str, int] = {}
+    try:
+        sent = await send_to_many(ctx, [m.conn_id for m in members if m.conn_id], message)
+    finally:
+        await deliveries.record(group, item.id, members, sent)
+    return SentResponse(f"#{group.local_name}", message.msg_id, event.content.text)
+
+
+def quote_columns(group: Group, quote: Quote, author: GroupMember | None) -> dict[str, object]:
+    """The chat item columns of ``quote`` in a message by ``author`` (None: this user):
+    ``quote_sent`` when the quoted message is this user's, else its author's member id."""
+    if author is None:  # this user's reply: the quote is as built here
+        mine, member_id = quote.sent, quote.member_id
+    elif quote.sent:  # the author quoted itself
+        mine, member_id = False, author.member_id
+    elif quote.member_id == group.member_id:
+        mine, member_id = True, None
+    else:  # another member (None: an author the sender did not name)
+        mine, member_id = False, quote.member_id
+    return {"quote_msg_id": quote.msg_id, "quote_text": quote.content.text,
+            "quote_sent": mine, "quote_member_id": member_id}
+
+
+async def quote_view(s: AsyncSession, ctx: ChatContext, group: Group, item: ChatItem
+                     ) -> QuoteView | None:
+    """The quote of group item ``item``, its author named as this user sees them."""
+    if item.quote_msg_id is None:
+        return None
+    if item.quote_sent:
+        name = ctx.user.display_name
+    else:
+        member = (await gq.member_by_id(s, group.id, item.quote_member_id)
+                  if item.quote_member_id else None)
+        name = member.local_name or member.display_name if member else "a member"
+    return QuoteView(item.quote_msg_id, item.quote_text or "", name)
+
+
+class GroupItems:
+    """The reply, edit, delete and react commands of groups, and the same events received."""
+
+    def __init__(self, ctx: ChatContext) -> None:
+        self.ctx = ctx
+
+    def handlers(self) -> dict[type, Callable[[Any], Awaitable[ChatResponse]]]:
+        return {gc.ReplyGroup: self.reply, gc.EditGroupMessage: self.edit,
+                gc.DeleteGroupMessage: self.delete, gc.ReactGroup: self.react}
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def reply(self, cmd: gc.ReplyGroup) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            quoted = await self._find(s, group, cmd.ref, own=False)
+            author = await _author_member_id(s, quoted)
+        quote = Quote(quoted.shared_msg_id, MsgContent(quoted.text),
+                      sent=quoted.direction == Direction.SND, member_id=author)
+        return await post_message(self.ctx, group, MsgNew(MsgContent(cmd.text), quote))
+
+    async def edit(self, cmd: gc.EditGroupMessage) -> ChatResponse:
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            item = await self._find(s, group, cmd.ref, own=True)
+        if item.text == cmd.text:
+            raise ChatError("the new text is the same as the old one")
+        await self._send(group, MsgUpdate(item.shared_msg_id, MsgContent(cmd.text)))
+        async with self.ctx.tx() as s:
+            row = await s.get(ChatItem, item.id)
+            if row is not None:
+                row.text, row.edited, row.updated_at = cmd.text, True, now_ms()
+        return SentResponse(f"#{group.local_name}", item.shared_msg_id, cmd.text)
+
+    async def delete(self, cmd: gc.DeleteGroupMessage) -> ChatResponse:
+        """This user's own message, or (moderation) another member's: for everyone."""
+        group = await self._group(cmd.group)
+        async with self.ctx.db.session() as s:
+            item = await self._find(s, group, cmd.ref, own=None)
+            author = await _author(s, item)
+            author_id = await _author_member_id(s, item)
+        if item.direction == Direction.SND:
+            event = MsgDelete(item.shared_msg_id)
+        else:
+            mine = GroupRole(group.role)
+            theirs = GroupRole(author.role) if author is not None else GroupRole.MEMBER
+            if mine.rank < GroupRole.ADMIN.rank or mine.rank < theirs.rank:
+                raise ChatError("only admins and owners delete other members' messages "
+                                "(not those of a higher role)")
+            if author_id is None:
+                raise ChatError("the author of this message is not known here")
+            event = MsgDelete(item.shared_msg_id, author_id)
+        await self._send(group, event)
+        async with self.ctx.tx() as s:
+            row = await s.get(ChatItem, item.id)
+            if row is not None:
+                row.text, row.deleted, row.updated_at = "", True, now_ms()
+        return SentResponse(f"#{group.local_name}", item.shared_msg_id)
+
+    async def react(self, cmd: gc.ReactGroup) -> ChatResponse:
+        group = await self._group(cmd.group)
+        if GroupRole(group.role) is GroupRole.OBSERVER:
+            raise ChatError(f"#{group.local_name}: observers cannot react")
+        async with self.ctx.db.session() as s:
+            item = await self._find(s, group, cmd.ref, own=None)
+        await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
+        async with self.ctx.tx() as s:
+            await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)
+        return SentResponse(f"#{group.local_name}", item.shared_msg_id)
+
+    async def _group(self, name: str) -> Group:
+        from simplextui.chat.groups.lookup import find_group
+
+        return await find_group(self.ctx, name, GroupStatus.CONNECTED)
+
+    async def _send(self, group: Group, event: MsgUpdate | MsgDelete | MsgReact) -> None:
+        message = wrap(event)
+        async with self.ctx.tx() as s:
+            members = await gq.connected_members(s, group.id)
+            await keep_pending(s, group.id, message)
+        await send_to_many(self.ctx, [m.conn_id for m in members if m.conn_id], message)
+
+    async def _find(self, s: AsyncSession, group: Group, ref: MsgRef, *, own: bool | None
+                    ) -> ChatItem:
+        """The message ``ref`` names (``own``: only this user's; False: anyone's)."""
+        query = select(ChatItem).where(ChatItem.group_id == group.id,
+                                       ChatItem.kind == ItemKind.MSG,
+                                       ChatItem.deleted.is_(False))
+        if own:
+            query = query.where(ChatItem.direction == Direction.SND)
+        if isinstance(ref, ByMsgId):
+            item = (await s.execute(query.where(ChatItem.shared_msg_id == ref.msg_id))
+                    ).scalar_one_or_none()
+            if item is None and own:
+                other = (await s.execute(select(ChatItem.id).where(
+                    ChatItem.group_id == group.id, ChatItem.shared_msg_id == ref.msg_id))
+                         ).first()
+                if other is not None:
+                    raise ChatError("you can only edit your own messages")
+            what = ref.msg_id
+        else:
+            pattern = ref.prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            item = (await s.execute(query.where(ChatItem.text.like(pattern + "%", escape="\\"))
+                                    .order_by(ChatItem.id.desc()).limit(1))).scalar_one_or_none()
+            what = f"starting with {ref.prefix!r}"
+        if item is None:
+            mine = "of yours " if own else ""
+            raise ChatError(f"no message {mine}{what} in #{group.local_name}")
+        return item
+
+    # --- received -----------------------------------------------------------------------------
+
+    def allowed(self, group: Group, author: GroupMember,
+                event: MsgUpdate | MsgDelete | MsgReact) -> bool:
+        """Role rules checked before forwarding: observers only read; moderation needs an
+        admin (whether above the author's role is checked when applied)."""
+        role = GroupRole(author.role)
+        if role is GroupRole.OBSERVER:
+            log.warning("#%s: %s from observer %s refused", group.local_name,
+                        type(event).__name__, author.local_name)
+            return False
+        if isinstance(event, MsgDelete) and event.member_id is not None \
+                and role.rank < GroupRole.ADMIN.rank:
+            log.warning("#%s: %s may not delete others' messages", group.local_name,
+                        author.local_name)
+            return False
+        return True
+
+    async def apply(self, group: Group, author: GroupMember,
+                    event: MsgUpdate | MsgDelete | MsgReact, out: list[ChatEvent]) -> None:
+        """Apply ``author``'s edit, deletion or reaction (received directly or forwarded)."""
+        if not self.allowed(group, author, event):
+            return
+        chat, name = f"#{group.local_name}", author.local_name or ""
+        async with self.ctx.tx() as s:
+            item = (await s.execute(select(ChatItem).where(
+                ChatItem.group_id == group.id, ChatItem.shared_msg_id == event.msg_id,
+                ChatItem.kind == ItemKind.MSG))).scalar_one_or_none()
+            if item is None or item.deleted:
+                log.info("#%s: %s about an unknown or deleted message ignored",
+                         group.local_name, type(event).__name__)
+                return
+            if isinstance(event, MsgReact):
+                if await items_q.set_reaction(s, item.id, False, event.reaction, event.add,
+                                              member_id=author.id):
+                    out.append(ReactionChanged(chat, name, event.msg_id, event.reaction,
+                                               event.add))
+                return
+            if isinstance(event, MsgDelete) and event.member_id is not None:
+                if not await self._may_moderate(s, group, author, item, event.member_id):
+                    return
+            elif not _authored_by(item, author):
+                log.warning("#%s: %s tried to change a message it did not send",
+                            group.local_name, name)
+                return
+            if isinstance(event, MsgDelete):
+                item.text, item.deleted, item.updated_at = "", True, now_ms()
+                out.append(MessageDeleted(chat, name, event.msg_id))
+            elif item.text != event.content.text:
+                item.text, item.edited, item.updated_at = event.content.text, True, now_ms()
+                out.append(MessageUpdated(chat, name, event.msg_id, event.content.text))
+
+    async def _may_moderate(self, s: AsyncSession, group: Group, moderator: GroupMember,
+                            item: ChatItem, author_id: str) -> bool:
+        """Did ``author_id`` write ``item``, and ``moderator``'s role reach the author's?"""
+        if author_id == group.member_id:
+            wrote, role = item.direction == Direction.SND, GroupRole(group.role)
+        else:
+            author = await gq.member_by_id(s, group.id, author_id)
+            wrote = author is not None and _authored_by(item, author)
+            role = GroupRole(author.role) if author is not None else GroupRole.MEMBER
+        mine = GroupRole(moderator.role)
+        if not wrote or mine.rank < GroupRole.ADMIN.rank or mine.rank < role.rank:
+            log.warning("#%s: deletion by %s of a message it may not delete refused",
+                        group.local_name, moderator.local_name)
+            return False
+        return True
+
+
+def _authored_by(item: ChatItem, member: GroupMember) -> bool:
+    return item.direction == Direction.RCV and (
+        item.member_id == member.id or item.author_member_id == member.member_id)
+
+
+async def _author(s: AsyncSession, item: ChatItem) -> GroupMember | None:
+    if item.direction == Direction.SND or item.member_id is None:
+        return None
+    return await s.get(GroupMember, item.member_id)
+
+
+async def _author_member_id(s: AsyncSession, item: ChatItem) -> str | None:
+    """The group member id of a received item's author (None: this user's item)."""
+    if item.direction == Direction.SND:
+        return None
+    author = await _author(s, item)
+    return author.member_id if author is not None else item.author_member_id

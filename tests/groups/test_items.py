@@ -1,0 +1,115 @@
+"""Replies, edits, deletions (own, and an admin's moderation) and reactions in a group, with
+three real agents; forged ones (a member changing another's message, a member moderating)
+are refused by every receiver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simplextui.chat.events import (
+    MessageDeleted,
+    MessageReceived,
+    MessageUpdated,
+    ReactionChanged,
+)
+from simplextui.protocol.chat_events import MsgContent, MsgDelete, MsgUpdate
+from tests.chat.helpers import Pair, error, ok
+from tests.groups.helpers import T, build_group, forge, member_id, probe, wait_mesh
+
+
+@pytest.fixture
+async def trio(make_user: Any) -> list[Pair]:
+    """alice (owner), bob and carol (members) of #team, every pair connected."""
+    users = [await make_user(n) for n in ("alice", "bob", "carol")]
+    await build_group(users)
+    await wait_mesh(users)
+    return users
+
+
+async def _tail(user: Pair) -> dict[str, Any]:
+    return {m.msg_id: m for m in (await ok(user[0], "/tail #team 20")).messages}
+
+
+async def test_reply_edit_react_delete_reach_every_member(trio: list[Pair]) -> None:
+    alice, bob, carol = trio
+    first = await ok(bob[0], "#team hello all")
+    for _, rec in (alice, carol):
+        await rec.wait(MessageReceived, T, msg_id=first.msg_id)
+
+    reply = await ok(carol[0], "> #team (hello) hi bob")
+    got = await alice[1].wait(MessageReceived, T, msg_id=reply.msg_id)
+    assert got.quote is not None and (got.quote.msg_id, got.quote.text, got.quote.from_) == (
+        first.msg_id, "hello all", "bob")
+    got = await bob[1].wait(MessageReceived, T, msg_id=reply.msg_id)
+    assert got.quote is not None and got.quote.from_ == "bob"  # bob's own message, by name
+
+    await ok(bob[0], "! #team (hello) hello everyone")
+    for _, rec in (alice, carol):
+        got_edit = await rec.wait(MessageUpdated, T, msg_id=first.msg_id)
+        assert (got_edit.chat, got_edit.from_, got_edit.text) == (
+            "#team", "bob", "hello everyone")
+
+    await ok(alice[0], "+1 #team hello")
+    await ok(carol[0], f"/react #team {first.msg_id} ❤️")
+    for _, rec in (bob, carol):
+        got_react = await rec.wait(ReactionChanged, T, from_="alice")
+        assert (got_react.msg_id, got_react.reaction, got_react.add) == (first.msg_id, "👍", True)
+    await bob[1].wait(ReactionChanged, T, from_="carol", reaction="❤️")
+
+    seen = (await _tail(bob))[first.msg_id]
+    assert (seen.text, seen.edited) == ("hello everyone", True)
+    assert sorted((r.reaction, r.from_) for r in seen.reactions) == [("❤️", "carol"),
+                                                                     ("👍", "alice")]
+    replied = (await _tail(alice))[reply.msg_id]
+    assert replied.quote is not None and replied.quote.from_ == "bob"
+
+    await ok(alice[0], "-1 #team hello")  # taken back
+    got_react = await bob[1].wait(ReactionChanged, T, from_="alice", add=False)
+    assert got_react.reaction == "👍"
+
+    await ok(bob[0], "\\ #team hello")
+    for _, rec in (alice, carol):
+        await rec.wait(MessageDeleted, T, msg_id=first.msg_id, from_="bob")
+    assert (await _tail(carol))[first.msg_id].deleted
+    assert "no message" in await error(bob[0], "! #team (hello) again")
+
+
+async def test_a_reply_to_this_users_own_message_names_them(trio: list[Pair]) -> None:
+    alice, bob, _ = trio
+    mine = await ok(alice[0], "#team who is in?")
+    await bob[1].wait(MessageReceived, T, msg_id=mine.msg_id)
+    reply = await ok(bob[0], f"/reply #team {mine.msg_id} me")
+    got = await alice[1].wait(MessageReceived, T, msg_id=reply.msg_id)
+    assert got.quote is not None and got.quote.from_ == "alice"  # this user's display name
+
+
+async def test_admins_moderate_members_do_not(trio: list[Pair]) -> None:
+    alice, bob, carol = trio
+    m = await ok(carol[0], "#team something regrettable")
+    for _, rec in (alice, bob):
+        await rec.wait(MessageReceived, T, msg_id=m.msg_id)
+    assert "only admins and owners" in await error(bob[0], f"/delete #team {m.msg_id}")
+    assert "only edit your own" in await error(bob[0], f"/edit #team {m.msg_id} fixed")
+
+    await ok(alice[0], f"/delete #team {m.msg_id}")  # the owner moderates
+    for _, rec in (bob, carol):  # carol's own copy goes too
+        await rec.wait(MessageDeleted, T, msg_id=m.msg_id, from_="alice")
+    assert (await _tail(carol))[m.msg_id].deleted
+
+
+async def test_forged_changes_of_others_messages_are_refused(trio: list[Pair]) -> None:
+    alice, bob, carol = trio
+    m = await ok(carol[0], "#team carol's words")
+    for _, rec in (alice, bob):
+        await rec.wait(MessageReceived, T, msg_id=m.msg_id)
+    carol_id = await member_id(alice, "carol")
+    # bob's modified client edits carol's message and "moderates" it, though a member
+    await forge(bob, MsgUpdate(m.msg_id, MsgContent("bob's words")),
+                MsgDelete(m.msg_id, carol_id))
+    await probe(bob, [alice, carol])  # what bob sent before was processed
+    for user in (alice, carol):
+        seen = (await _tail(user))[m.msg_id]
+        assert (seen.text, seen.edited, seen.deleted) == ("carol's words", False, False)
+        assert not user[1].of(MessageUpdated) and not user[1].of(MessageDeleted)

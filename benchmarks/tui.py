@@ -23,8 +23,11 @@ from pathlib import Path
 
 from textual.geometry import Region
 
+from simplextui.chat.core import DB_FILE
+from simplextui.store.db import open_database
 from simplextui.tui.app import SimplexApp, create_app
 from simplextui.tui.clock import FixedClock, counter_ids
+from simplextui.tui.data import ChatData
 from simplextui.tui.sample import (
     SAMPLE_CONTACTS,
     SAMPLE_SERVER,
@@ -77,6 +80,23 @@ async def scroll_page(app: SimplexApp) -> float:
     return time.perf_counter() - start
 
 
+async def chat_list(root: Path, rounds: int) -> float:
+    """Median seconds to read the chat list (unread counts, last messages), which the app
+    does whenever a message arrives."""
+    db = await open_database(root / DB_FILE)
+    try:
+        data = ChatData(db)
+        await data.chats()
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await data.chats()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    finally:
+        await db.close()
+
+
 async def run(messages: int, rounds: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="simplextui-bench-"))
     clock = FixedClock(datetime(2025, 6, 3, 15, 30, tzinfo=UTC))
@@ -85,6 +105,9 @@ async def run(messages: int, rounds: int) -> None:
     start = time.perf_counter()
     await bulk_messages(root, BIG, messages, clock.ms())
     print(f"wrote {messages:,} messages in {time.perf_counter() - start:.1f} s")
+    small = Path(tempfile.mkdtemp(prefix="simplextui-bench-"))
+    await seed_sample(small, clock.ms(), contacts=contacts, requests=False)
+    list_small, list_big = await chat_list(small, 5 * rounds), await chat_list(root, 5 * rounds)
 
     app = create_app(root, [SAMPLE_SERVER], clock=clock, ids=counter_ids("t"),
                      settings=Settings(chat=ChatSettings(mark_read=False)),
@@ -130,6 +153,8 @@ async def run(messages: int, rounds: int) -> None:
           f"= {big / empty:.2f}x the empty chat")
     print(f"scroll one page up:            {page * 1000:8.1f} ms   = {page / empty:.2f}x "
           f"(max {max(scrolls) * 1000:.1f} ms over {len(scrolls)} pages, pages read as needed)")
+    print(f"read the chat list:            {list_big * 1000:8.1f} ms   = "
+          f"{list_big / list_small:.2f}x the list without the {messages:,} messages")
     print(f"messages held in memory:       {loaded:8d} of {messages:,}")
     print(f"python heap, big chat open:    {heap_big / 2**20:8.1f} MiB   "
           f"= +{(heap_big - heap_empty) / 2**20:.2f} MiB over the empty chat")

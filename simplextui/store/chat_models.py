@@ -131,6 +131,10 @@ class ChatItem(Base):
         Index("ix_chat_items_contact_id_id", "contact_id", "id"),
         # status updates from the agent, which knows its own per-connection message ids
         Index("ix_chat_items_contact_id_agent_msg_id", "contact_id", "agent_msg_id"),
+        # unread counts of the chat list read only the unread rows (not the whole history)
+        Index("ix_chat_items_unread", "contact_id", "group_id",
+              sqlite_where=text("direction = 'rcv' AND status = 'new'"),
+              postgresql_where=text("direction = 'rcv' AND status = 'new'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

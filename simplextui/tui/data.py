@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from simplextui.store.chat_models import (
@@ -140,6 +140,18 @@ _ITEMS = select(*ChatItem.__table__.columns, GroupMember.local_name.label("sende
                & (_QUOTED.member_id == ChatItem.quote_member_id))
 
 
+# Unread: received and still new. Written as literals so that SQLite can use the partial
+# index ``ix_chat_items_unread`` (it cannot prove a bound parameter matches its condition).
+_UNREAD = and_(ChatItem.direction == literal_column(f"'{Direction.RCV.value}'"),
+               ChatItem.status == literal_column(f"'{ItemStatus.NEW.value}'"))
+
+
+def _last_id(of_chat: ColumnElement[bool]) -> ScalarSelect[Any]:
+    """The id of a chat's latest item: one index seek per chat (``(contact_id, id)`` and
+    ``(group_id, id)``), where a GROUP BY would read every item of every chat."""
+    return select(func.max(ChatItem.id)).where(of_chat).scalar_subquery()
+
+
 def _is_event(item: Any) -> bool:
     """Notice items (``kind`` "event"); the column comes with a later migration."""
     return getattr(item, "kind", None) == "event"
@@ -176,11 +188,11 @@ class ChatData:
                 select(Contact).where(Contact.local_name.is_not(None)))).scalars())
             counts = await s.execute(
                 select(ChatItem.contact_id, func.count()).where(
-                    ChatItem.direction == Direction.RCV, ChatItem.status == ItemStatus.NEW)
-                .group_by(ChatItem.contact_id))
+                    ChatItem.contact_id.is_not(None), _UNREAD).group_by(ChatItem.contact_id))
             unread: dict[int | None, int] = {contact_id: n for contact_id, n in counts}
-            last_ids = list((await s.execute(
-                select(func.max(ChatItem.id)).group_by(ChatItem.contact_id))).scalars())
+            last_ids = [i for i in (await s.execute(select(
+                _last_id(ChatItem.contact_id == Contact.id)).where(
+                    Contact.local_name.is_not(None)))).scalars() if i is not None]
             last = {item.contact_id: item for item in (await s.execute(
                 select(ChatItem).where(ChatItem.id.in_(last_ids)))).scalars()}
         rows = []
@@ -204,13 +216,10 @@ class ChatData:
                 return []
             counts = await s.execute(
                 select(ChatItem.group_id, func.count()).where(
-                    ChatItem.group_id.is_not(None), ChatItem.direction == Direction.RCV,
-                    ChatItem.status == ItemStatus.NEW)
-                .group_by(ChatItem.group_id))
+                    ChatItem.group_id.is_not(None), _UNREAD).group_by(ChatItem.group_id))
             unread: dict[int | None, int] = {group_id: n for group_id, n in counts}
-            last_ids = list((await s.execute(
-                select(func.max(ChatItem.id)).where(ChatItem.group_id.is_not(None))
-                .group_by(ChatItem.group_id))).scalars())
+            last_ids = [i for i in (await s.execute(select(
+                _last_id(ChatItem.group_id == Group.id)))).scalars() if i is not None]
             last = {row.group_id: row for row in (await s.execute(
                 _ITEMS.where(ChatItem.id.in_(last_ids)))).all()}
             inviters = dict((await s.execute(

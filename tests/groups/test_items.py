@@ -4,19 +4,31 @@ are refused by every receiver."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from simplextui.chat.events import (
+    MemberConnectedEvent,
     MessageDeleted,
     MessageReceived,
     MessageUpdated,
     ReactionChanged,
 )
 from simplextui.protocol.chat_events import MsgContent, MsgDelete, MsgUpdate
-from tests.chat.helpers import Pair, error, ok
-from tests.groups.helpers import T, build_group, forge, member_id, probe, wait_mesh
+from tests.chat.helpers import Pair, connect, error, ok
+from tests.groups.helpers import (
+    MESH_WAIT,
+    T,
+    build_group,
+    forge,
+    invite_and_accept,
+    member_id,
+    probe,
+    spy_authored,
+    wait_mesh,
+)
 
 
 @pytest.fixture
@@ -113,3 +125,50 @@ async def test_forged_changes_of_others_messages_are_refused(trio: list[Pair]) -
         seen = (await _tail(user))[m.msg_id]
         assert (seen.text, seen.edited, seen.deleted) == ("carol's words", False, False)
         assert not user[1].of(MessageUpdated) and not user[1].of(MessageDeleted)
+
+
+async def test_changes_are_forwarded_while_a_pair_is_not_connected(make_user: Any) -> None:
+    """carol joins while bob holds her invitation: her reply, its edit and her reaction reach
+    bob through alice (the introducer), and a later delete too once they are connected."""
+    alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
+    await build_group([alice, bob])
+    await wait_mesh([alice, bob])
+    release = asyncio.Event()
+    groups: Any = bob[0]._inbound.groups  # type: ignore[union-attr]
+    original = groups._member_forward
+
+    async def held(group: Any, sender: Any, event: Any) -> None:
+        await asyncio.wait_for(release.wait(), MESH_WAIT)
+        await original(group, sender, event)
+
+    def hold(group: Any, sender: Any, event: Any) -> Any:  # not awaited inline: the
+        held_tasks.append(asyncio.get_running_loop().create_task(held(group, sender, event)))
+        return _done()  # messages behind it on alice's connection go on meanwhile
+
+    held_tasks: list[asyncio.Task[Any]] = []
+    groups._member_forward = hold
+    await connect(alice, carol, T)
+    await invite_and_accept(alice, carol, "team")
+    await carol[1].wait(MemberConnectedEvent, T, group="team", member="alice")
+    seen = spy_authored(bob)
+
+    first = await ok(bob[0], "#team welcome carol")
+    await carol[1].wait(MessageReceived, T, msg_id=first.msg_id)  # forwarded by alice
+    reply = await ok(carol[0], "> #team (welcome) thanks!")
+    await ok(carol[0], "! #team (thanks) thanks, bob!")
+    await ok(carol[0], "+^ #team welcome")
+    got = await bob[1].wait(MessageReceived, T, msg_id=reply.msg_id)
+    assert got.quote is not None and got.quote.from_ == "bob"
+    await bob[1].wait(MessageUpdated, T, msg_id=reply.msg_id, text="thanks, bob!")
+    await bob[1].wait(ReactionChanged, T, msg_id=first.msg_id, from_="carol", reaction="🚀")
+    assert {(author, forwarded) for author, _, forwarded in seen} == {("carol", True)}
+
+    release.set()
+    await asyncio.gather(*held_tasks)
+    await wait_mesh([alice, bob, carol])
+    await ok(carol[0], "\\ #team thanks")
+    await bob[1].wait(MessageDeleted, T, msg_id=reply.msg_id, from_="carol")
+
+
+async def _done() -> None:
+    return None

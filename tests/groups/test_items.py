@@ -77,7 +77,9 @@ async def test_reply_edit_react_delete_reach_every_member(trio: list[Pair]) -> N
     replied = (await _tail(alice))[reply.msg_id]
     assert replied.quote is not None and replied.quote.from_ == "bob"
 
+    assert "already reacted" in await error(alice[0], "+1 #team hello")  # nothing sent
     await ok(alice[0], "-1 #team hello")  # taken back
+    assert "no 👍 reaction" in await error(alice[0], "-1 #team hello")
     got_react = await bob[1].wait(ReactionChanged, T, from_="alice", add=False)
     assert got_react.reaction == "👍"
 

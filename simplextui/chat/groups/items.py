@@ -49,6 +49,7 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.group_events import GroupRole
 from simplextui.store.chat_models import (
     ChatItem,
+    ChatReaction,
     Direction,
     Group,
     GroupMember,
@@ -181,6 +182,12 @@ class GroupItems:
             raise ChatError(f"#{group.local_name}: observers cannot react")
         async with self.ctx.db.session() as s:
             item = await self._find(s, group, cmd.ref, own=None)
+            given = (await s.execute(select(ChatReaction.id).where(
+                ChatReaction.item_id == item.id, ChatReaction.sent.is_(True),
+                ChatReaction.reaction == cmd.reaction))).first() is not None
+        if given == cmd.add:  # as in direct chats (and SimpleX): say so, send nothing
+            raise ChatError(f"you already reacted {cmd.reaction} to it" if cmd.add
+                            else f"you have no {cmd.reaction} reaction on it to remove")
         await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
         async with self.ctx.tx() as s:
             await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)

@@ -3,8 +3,8 @@
 Input, one per line: a command of the command language (``@bob hi``, ``/c``) or a JSON object
 ``{"corrId": "...", "cmd": "..."}``. Output, one JSON object per line, flushed: exactly one
 response per command (carrying ``corrId`` when one was given), and events as they happen (no
-``corrId``). Every object has a ``type``. EOF on stdin, ``/quit``, SIGINT or SIGTERM end the
-process cleanly. See ``docs/api.md``.
+``corrId``). Every object has a ``type``. EOF on stdin, ``/quit``, SIGINT, SIGTERM or a closed
+stdout end the process cleanly. See ``docs/api.md``.
 
 Without ``--server`` a queue server runs embedded in the same process on 127.0.0.1, with its data
 in ``<data_dir>/server``; the port picked the first time is remembered there, so the links made
@@ -17,13 +17,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from simplextui.chat import datalock
 from simplextui.chat.core import ChatCore
 from simplextui.chat.errors import ChatError
 from simplextui.chat.events import ChatEvent
@@ -36,7 +39,8 @@ __all__ = ["ENDPOINT_FILE", "Headless", "run_headless", "start_embedded_server"]
 
 log = logging.getLogger("simplextui.headless")
 ENDPOINT_FILE = "endpoint.json"  # the same file `simplextui server` writes
-MAX_LINE = 64 * 1024
+MAX_LINE = 64 * 1024  # bytes, without the line end
+READ_CHUNK = 64 * 1024
 
 
 async def start_embedded_server(data_dir: Path, host: str = "127.0.0.1") -> EmbeddedServer:
@@ -69,19 +73,63 @@ class Output:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
+        self.closed = False  # the reader went away (stdout closed): nothing more is written
 
     def write(self, obj: dict[str, Any]) -> None:
+        if self.closed:
+            return
         line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
-        self._stream.write(line.encode("utf-8"))
-        self._stream.flush()
+        try:
+            # A lone surrogate cannot be UTF-8: written as its JSON escape, the line stays
+            # valid JSON and the process goes on (instead of failing on one odd character).
+            self._stream.write(line.encode("utf-8", "backslashreplace"))
+            self._stream.flush()
+        except (BrokenPipeError, ValueError) as exc:  # ValueError: a closed stream
+            log.info("stdout is closed (%s): stopping", exc)
+            self._discard()
+            self.closed = True
+
+    def _discard(self) -> None:
+        """Point the stream's descriptor at /dev/null, so that the interpreter's own flush
+        at exit does not fail on the closed pipe again."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
 
 
-def _read_lines(stream: TextIO, loop: asyncio.AbstractEventLoop,
-                queue: asyncio.Queue[str | None]) -> None:
-    """Blocking reader in a daemon thread (works for pipes, files and terminals alike)."""
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """What ``stream`` delivers, as it comes. A real file descriptor is read with
+    ``os.read``: a daemon thread blocked inside a buffered reader holds that reader's lock,
+    and the interpreter aborts at exit ("could not acquire lock ... at interpreter
+    shutdown") when it ends while stdin is still open (after /quit, say)."""
     try:
-        for line in stream:
-            loop.call_soon_threadsafe(queue.put_nowait, line)
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        yield from iter(lambda: stream.read(READ_CHUNK), b"")
+        return
+    while chunk := os.read(fd, READ_CHUNK):
+        yield chunk
+
+
+def _read_lines(stream: BinaryIO, loop: asyncio.AbstractEventLoop,
+                queue: asyncio.Queue[bytes | None]) -> None:
+    """Blocking reader in a daemon thread (works for pipes, files and terminals alike).
+
+    Lines stay bytes here: one line that is not UTF-8 gets an error of its own instead of
+    ending the input (a text stream would fail on it, and on the lines read with it)."""
+    buffer = bytearray()
+    try:
+        for chunk in _chunks(stream):
+            start = len(buffer)
+            buffer += chunk
+            while (end := buffer.find(b"\n", start)) >= 0:
+                line = bytes(buffer[:end + 1])
+                del buffer[:end + 1]
+                start = 0
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        if buffer:  # the last line without its line end
+            loop.call_soon_threadsafe(queue.put_nowait, bytes(buffer))
     except (OSError, ValueError) as exc:
         log.warning("stdin failed: %s", exc)
     finally:
@@ -96,7 +144,12 @@ class Headless:
         self.stopping = asyncio.Event()
 
     async def on_event(self, event: ChatEvent) -> None:
-        self.output.write(event.to_json())
+        self._write(event.to_json())
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.output.write(obj)
+        if self.output.closed:  # nobody reads any more: end as on EOF
+            self.stopping.set()
 
     async def handle_line(self, raw: str) -> None:
         """Run one input line; write its one response (nothing for a blank line)."""
@@ -110,7 +163,7 @@ class Headless:
                 if not isinstance(request, dict):
                     raise ValueError("expected a JSON object")
                 corr_id = request.get("corrId")
-                if corr_id is not None and not isinstance(corr_id, str | int):
+                if corr_id is not None and not _valid_corr_id(corr_id):
                     corr_id = None
                     raise ValueError("corrId must be a string or a number")
                 command = request.get("cmd")
@@ -131,9 +184,25 @@ class Headless:
         if corr_id is not None:
             obj = {"type": obj["type"], "corrId": corr_id,
                    **{k: v for k, v in obj.items() if k != "type"}}
-        self.output.write(obj)
+        self._write(obj)
 
-    async def serve(self, lines: asyncio.Queue[str | None]) -> None:
+    async def handle_raw(self, raw: bytes) -> None:
+        """One input line as read: refuse it if too long or not UTF-8, else run it."""
+        body = raw.rstrip(b"\r\n")
+        if len(body) > MAX_LINE:
+            self._respond({"type": "error",
+                           "error": f"line too long ({len(body)} bytes, at most {MAX_LINE})"},
+                          _corr_id_of(body))
+            return
+        try:
+            line = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._respond({"type": "error", "error": f"the line is not valid UTF-8 ({exc.reason} "
+                                                     f"at byte {exc.start})"}, None)
+            return
+        await self.handle_line(line)
+
+    async def serve(self, lines: asyncio.Queue[bytes | None]) -> None:
         """Run input lines in order until EOF, /quit or a stop signal."""
         while not self.stopping.is_set():
             get = asyncio.ensure_future(lines.get())
@@ -146,15 +215,48 @@ class Headless:
             line = get.result()
             if line is None:
                 return
-            if len(line) > MAX_LINE:
-                self._respond({"type": "error", "error": "line too long"}, None)
-                continue
-            await self.handle_line(line)
+            await self.handle_raw(line)
+
+
+def _valid_corr_id(value: object) -> bool:
+    """A string or a finite JSON number (true and false are not numbers)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int)
+
+
+def _corr_id_of(body: bytes) -> object:
+    """The corrId of a request refused before it runs (too long), so that a client waiting
+    for that corrId gets its answer; None if the line is not a readable JSON request."""
+    if not body.lstrip().startswith(b"{"):
+        return None
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    corr_id = request.get("corrId") if isinstance(request, dict) else None
+    return corr_id if _valid_corr_id(corr_id) else None
 
 
 async def run_headless(data_dir: Path, servers: list[ServerAddress], name: str | None, *,
-                       stdin: TextIO | None = None, stdout: BinaryIO | None = None) -> int:
+                       stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     output = Output(stdout or sys.stdout.buffer)
+    try:
+        # before the embedded server: a second process must not move its port either
+        datalock.acquire(data_dir)
+    except ChatError as exc:
+        output.write({"type": "error", "error": str(exc)})
+        return 1
+    try:
+        return await _run(data_dir, servers, name, output, stdin)
+    finally:
+        datalock.release(data_dir)
+
+
+async def _run(data_dir: Path, servers: list[ServerAddress], name: str | None, output: Output,
+               stdin: BinaryIO | None) -> int:
     embedded: EmbeddedServer | None = None
     if not servers:
         embedded = await start_embedded_server(data_dir / "server")
@@ -170,8 +272,8 @@ async def run_headless(data_dir: Path, servers: list[ServerAddress], name: str |
         except ChatError as exc:
             output.write({"type": "error", "error": str(exc)})
             return 1
-        lines: asyncio.Queue[str | None] = asyncio.Queue()
-        threading.Thread(target=_read_lines, args=(stdin or sys.stdin, loop, lines),
+        lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        threading.Thread(target=_read_lines, args=(stdin or sys.stdin.buffer, loop, lines),
                          name="headless-stdin", daemon=True).start()
         await headless.serve(lines)
         return 0
@@ -199,6 +301,8 @@ def main(data_dir: Path, servers: list[ServerAddress], name: str | None,
          log_level: str = "warning") -> int:
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level != "debug":  # the schema migrations' chatter is not the client's news
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return asyncio.run(run_headless(data_dir, servers, name))
     except KeyboardInterrupt:

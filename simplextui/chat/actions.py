@@ -8,9 +8,12 @@ it has checked its arguments.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy import select
 
 from simplextui.agent.errors import ConnectionNotFound
 from simplextui.chat import commands as c
@@ -47,9 +50,10 @@ from simplextui.protocol.chat_events import (
     ProfileInfo,
     Quote,
 )
-from simplextui.protocol.links import LinkKind, expect_kind, parse_link
+from simplextui.protocol.links import Link, LinkError, LinkKind, expect_kind, parse_link
 from simplextui.store.chat_models import (
     ChatItem,
+    ChatReaction,
     Contact,
     ContactStatus,
     Direction,
@@ -111,6 +115,8 @@ class Actions:
         if link.kind is LinkKind.GROUP:  # GROUP-LINKS hook: join a group by its link
             return await join_by_link(self.ctx, link)
         expect_kind(link, {LinkKind.INVITATION, LinkKind.ADDRESS})
+        if link.kind is LinkKind.ADDRESS and await self._own_address(link):
+            raise ChatError("this is your own contact address: give it to others to connect")
         conn_id = await self.ctx.agent.join(cmd.link, info_body(self.ctx.user))
         async with self.ctx.tx() as s:
             await contacts_q.get_or_create_pending(
@@ -118,6 +124,15 @@ class Actions:
         if link.kind is LinkKind.ADDRESS:
             return OkResponse("contact request sent; you will be connected when it is accepted")
         return OkResponse("connecting…")
+
+    async def _own_address(self, link: Link) -> bool:
+        """Whether ``link`` is one of this user's addresses (a request to oneself would
+        make a contact of oneself)."""
+        for address in await self.ctx.agent.list_addresses():
+            with contextlib.suppress(LinkError):
+                if parse_link(address.link).link_id == link.link_id:
+                    return True
+        return False
 
     async def create_address(self, _: c.CreateAddress) -> ChatResponse:
         if await self.ctx.agent.get_address() is not None:
@@ -211,6 +226,9 @@ class Actions:
         contact = await self._contact(cmd.contact)
         conn_id = self.ctx.require_connected(contact)
         item = await self._find(contact, cmd.ref, None)
+        if await self._reacted(item.id, cmd.reaction) == cmd.add:  # as SimpleX: say so
+            raise ChatError(f"you already reacted {cmd.reaction} to it" if cmd.add
+                            else f"you have no {cmd.reaction} reaction on it to remove")
         await self.ctx.send_event(conn_id, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
         async with self.ctx.tx() as s:
             await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)
@@ -259,8 +277,9 @@ class Actions:
         if cmd.code is not None:
             code = await self.ctx.agent.safety_code(self.ctx.require_connected(contact))
             if _digits(code) != _digits(cmd.code):
-                raise ChatError(f"the security code does not match: @{cmd.contact} is NOT "
-                                "verified (compare /code with your contact out of band)")
+                state = "stays verified" if contact.verified else "is NOT verified"
+                raise ChatError(f"the security code does not match: @{cmd.contact} {state} "
+                                "(compare /code with your contact out of band)")
             verified = True
         async with self.ctx.tx() as s:
             row = await s.get(Contact, contact.id)
@@ -329,6 +348,14 @@ class Actions:
     async def _contact(self, name: str) -> Contact:
         async with self.ctx.db.session() as s:
             return await self.ctx.contact(s, name)
+
+    async def _reacted(self, item_id: int, reaction: str) -> bool:
+        """Whether this user has ``reaction`` on the item."""
+        async with self.ctx.db.session() as s:
+            found = await s.execute(select(ChatReaction.id).where(
+                ChatReaction.item_id == item_id, ChatReaction.sent.is_(True),
+                ChatReaction.reaction == reaction).limit(1))
+            return found.first() is not None
 
     async def _find(self, contact: Contact, ref: c.MsgRef, direction: Direction | None
                     ) -> ChatItem:

@@ -371,6 +371,9 @@ def _tail(args: str) -> Command:
         contact = _contact_name(parts.pop(0))
     count = DEFAULT_TAIL
     if parts:
+        if parts[0][0].isalpha():  # "/tail bob": a name without its @
+            raise CommandError(f"N must be a number from 1 to {MAX_TAIL}, not "
+                               f"{_shorten(parts[0])!r} (a contact is @NAME)")
         count = _count(parts.pop(0))
     if parts:
         raise CommandError("usage: /tail [@NAME] [N]")
@@ -393,7 +396,7 @@ def _profile(args: str) -> Command:
         raise CommandError(str(exc)) from exc
     if len(full) > MAX_FULL_NAME_CHARS:
         raise CommandError(f"full name longer than {MAX_FULL_NAME_CHARS} characters")
-    return SetProfile(name, full or None)
+    return SetProfile(name, full)  # as in SimpleX: no full name given clears it
 
 
 def _bio(args: str) -> Command:

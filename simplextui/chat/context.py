@@ -91,13 +91,21 @@ class ChatContext:
         body = encode_chat_message(ChatMessage(msg_id, event))  # size errors before any write
         async with self.tx() as s:
             item = await items_q.insert_sent(s, contact.id, msg_id, text, quote)
+        return await self.hand_over(contact, conn_id, item, body, drop_on_error=True)
+
+    async def hand_over(self, contact: Contact, conn_id: str, item: ChatItem, body: bytes, *,
+                        drop_on_error: bool) -> ChatItem:
+        """Give a committed, pending item's ``body`` to the agent and record the agent's id.
+        ``drop_on_error``: if the agent refuses it, delete the item (nothing was sent)."""
+        msg_id = item.shared_msg_id
         self._inflight[conn_id] += 1
         try:
             try:
                 agent_msg_id = await self.agent.send(conn_id, body)
             except BaseException:
-                async with self.tx() as s:
-                    await s.delete(await s.merge(item))
+                if drop_on_error:
+                    async with self.tx() as s:
+                        await s.delete(await s.merge(item))
                 raise
             async with self.tx() as s:
                 item = await s.merge(item)

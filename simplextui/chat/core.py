@@ -21,15 +21,18 @@ from pathlib import Path
 
 from simplextui.agent.errors import AgentError
 from simplextui.agent.events import AgentEvent
+from simplextui.chat import datalock
 from simplextui.chat.actions import Actions
 from simplextui.chat.agent_api import AgentAPI, AgentFactory
 from simplextui.chat.commands import Command, CommandError, parse_command
 from simplextui.chat.context import ChatContext
 from simplextui.chat.errors import ChatError, ProfileRequired
 from simplextui.chat.events import ChatEvent, Ready
+from simplextui.chat.groups.resend import resend_unsent_group_items
 from simplextui.chat.inbound import Inbound
 from simplextui.chat.names import InvalidName, validate_display_name
 from simplextui.chat.profiles import create_user, load_user
+from simplextui.chat.resend import resend_unsent
 from simplextui.chat.responses import ChatResponse, ErrorResponse
 from simplextui.protocol.address import ServerAddress
 from simplextui.protocol.errors import ProtocolError
@@ -66,6 +69,7 @@ class ChatCore:
         self._actions: Actions | None = None
         self._inbound: Inbound | None = None
         self._ready = False
+        self._locked = False  # holds the data directory's lock (one client per directory)
         self._held: list[ChatEvent] = []  # events raised during start, emitted after Ready
         self.quit_requested = asyncio.Event()
 
@@ -101,8 +105,13 @@ class ChatCore:
                 validate_display_name(self.display_name)
             except InvalidName as exc:
                 raise ChatError(str(exc)) from None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        db = self._db = await open_database(self.data_dir / DB_FILE)
+        datalock.acquire(self.data_dir)  # DataDirBusy if another process runs on it
+        self._locked = True
+        try:
+            db = self._db = await open_database(self.data_dir / DB_FILE)
+        except BaseException:
+            self._unlock()
+            raise
         try:
             user, renamed = await self._load_profile(db)
             agent = self._agent = self._agent_factory(db, self.servers, self._on_agent_event)
@@ -119,7 +128,13 @@ class ChatCore:
             self._agent = None
             await db.close()
             self._db = None
+            self._unlock()
             raise
+        try:
+            await resend_unsent(ctx)  # what a crash left between commit and outbox
+            await resend_unsent_group_items(ctx)  # the same for group messages
+        except Exception:
+            log.exception("sending the messages left unsent failed")
         self._ready = True
         await self._emit(Ready(user.display_name))
         held, self._held = self._held, []
@@ -154,6 +169,12 @@ class ChatCore:
         if self._db is not None:
             await self._db.close()
             self._db = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = False
+            datalock.release(self.data_dir)
 
     # --- events ---------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.clock import now_ms
@@ -16,7 +18,8 @@ from simplextui.protocol.chat_events import (
 )
 from simplextui.store.chat_models import ChatUser
 
-__all__ = ["USER_ID", "create_user", "info_body", "load_user", "parse_info", "profile_of"]
+__all__ = ["USER_ID", "create_user", "decode_storable", "info_body", "load_user", "parse_info",
+           "profile_of"]
 
 USER_ID = 1
 
@@ -41,9 +44,23 @@ def info_body(user: ChatUser) -> bytes:
     return encode_chat_message(ChatMessage(new_msg_id(), ProfileInfo(profile_of(user))))
 
 
+def decode_storable(body: bytes) -> ChatMessage:
+    """``decode_chat_message``, also refusing text the database cannot store.
+
+    JSON may escape lone surrogates (``"\\ud800"``): such a string is not Unicode text, so
+    storing it fails. Refused here, the message is skipped like any malformed one, instead of
+    failing the handler again on every delivery and never being acknowledged."""
+    message = decode_chat_message(body)
+    try:
+        json.dumps(message.event.params(), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ChatEventError(f"text that is not valid Unicode ({exc.reason})") from None
+    return message
+
+
 def parse_info(body: bytes) -> Profile:
     """The profile in a peer's connection info; raises ``ChatEventError`` if there is none."""
-    message = decode_chat_message(body)
+    message = decode_storable(body)
     if not isinstance(message.event, ProfileInfo):
         raise ChatEventError(f"connection info must be x.info, not {message.event_name}")
     return message.event.profile

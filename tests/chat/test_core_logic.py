@@ -285,7 +285,7 @@ async def test_profile_update_reaches_contacts(pair: tuple[Pair, Pair]) -> None:
     assert (upd.contact, upd.full_name) == ("alice", "Alice Liddell")
     await ok(a[0], "/bio down the rabbit hole")
     await b[1].wait(ContactUpdated, T, bio="down the rabbit hole")
-    await ok(a[0], "/p alicia")
+    await ok(a[0], "/p alicia Alice Liddell")
     await b[1].wait(ContactUpdated, T, display_name="alicia", full_name="Alice Liddell")
     info = await ok(b[0], "/info @alice")  # the local name stays
     assert info.contact.display_name == "alicia"

@@ -174,3 +174,31 @@ async def test_changes_are_forwarded_while_a_pair_is_not_connected(make_user: An
 
 async def _done() -> None:
     return None
+
+
+async def test_a_message_committed_but_never_sent_goes_out_at_the_next_start(
+        make_user: Any, restart: Any) -> None:
+    """The process ends after the item was committed and before the agent took it (here the
+    agent refuses, as a crash would leave it): the next start sends it, under its own id."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await build_group([alice, bob])
+    ctx: Any = alice[0]._inbound.ctx  # type: ignore[union-attr]
+
+    async def crashed(items: Any) -> list[int]:
+        raise RuntimeError("the process ends here")
+
+    real = ctx.agent.send_many
+    ctx.agent.send_many = crashed
+    await alice[0].execute("#team did this get through?")
+    ctx.agent.send_many = real
+    lost = (await ok(alice[0], "/tail #team 1")).messages[0]
+    assert (lost.text, lost.status) == ("did this get through?", "pending")
+
+    alice = await restart(alice)
+    got = await bob[1].wait(MessageReceived, T, chat="#team", text="did this get through?")
+    assert got.msg_id == lost.msg_id
+    await probe(alice, [bob])
+    assert len([e for e in bob[1].of(MessageReceived) if e.msg_id == lost.msg_id]) == 1
+    again = await restart(alice)  # sent now: not sent again
+    await probe(again, [bob])
+    assert len([e for e in bob[1].of(MessageReceived) if e.msg_id == lost.msg_id]) == 1

@@ -85,8 +85,9 @@ class Proc:
 async def spawn(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     procs: list[Proc] = []
 
-    async def start(name: str, *args: str, data_dir: Path | None = None) -> Proc:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    async def start(name: str, *args: str, data_dir: Path | None = None,
+                    env_extra: dict[str, str] | None = None) -> Proc:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "simplextui.cli", "headless",
             "--data-dir", str(data_dir or tmp_path / name), *args,
@@ -210,3 +211,67 @@ async def test_quit_and_sigterm_end_cleanly(spawn: Any, server: EmbeddedServer) 
     await second.event("ready", user="second")
     second.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(second.proc.wait(), T) == 0
+
+
+async def test_a_line_not_utf8_does_not_end_the_session(spawn: Any,
+                                                        server: EmbeddedServer) -> None:
+    """With a strict stdin encoding (PYTHONIOENCODING=utf-8, as under most UTF-8 locales),
+    one bad byte used to end the input, and the lines read with it went unanswered."""
+    proc: Proc = await spawn("alice", "--server", str(server.address), "--name", "alice",
+                             env_extra={"PYTHONIOENCODING": "utf-8"})
+    await proc.event("ready", user="alice")
+    assert proc.proc.stdin is not None
+    proc.proc.stdin.write(b"/p\n/bio caf\xe9\n/p\n")
+    await proc.proc.stdin.drain()
+    first = await proc.wait(lambda o: True)
+    assert first["type"] == "profile"
+    bad = await proc.wait(lambda o: True)
+    assert bad["type"] == "error" and "UTF-8" in bad["error"]
+    again = await proc.wait(lambda o: True)
+    assert again["type"] == "profile" and again["bio"] == ""
+    assert await proc.close() == 0
+
+
+async def test_a_second_client_on_the_same_data_dir_refuses_to_start(
+        spawn: Any, tmp_path: Path) -> None:
+    """Two processes on one data directory would steal each other's queues (and move the
+    embedded server's port): the second one says so and exits, the first goes on."""
+    alice: Proc = await spawn("alice", "--name", "alice")
+    await alice.event("ready", user="alice")
+    endpoint = (tmp_path / "alice" / "server" / "endpoint.json").read_text()
+    second: Proc = await spawn("second", data_dir=tmp_path / "alice")
+    err = await second.wait(lambda o: True)
+    assert err["type"] == "error" and "another simplextui client" in err["error"]
+    assert await asyncio.wait_for(second.proc.wait(), T) == 1
+    assert (tmp_path / "alice" / "server" / "endpoint.json").read_text() == endpoint
+    assert (await alice.ok("/c"))["type"] == "link"
+    assert await alice.close() == 0
+    again: Proc = await spawn("again", data_dir=tmp_path / "alice")  # free once it ended
+    await again.event("ready", user="alice")
+    assert await again.close() == 0
+
+
+async def test_a_closed_stdout_ends_the_process_cleanly(spawn: Any,
+                                                        server: EmbeddedServer) -> None:
+    """The reader of the output went away (``| head -1``): no traceback, no abort."""
+    proc: Proc = await spawn("alice", "--server", str(server.address), "--name", "alice")
+    await proc.event("ready", user="alice")
+    transport = proc.proc._transport  # type: ignore[attr-defined]
+    transport.get_pipe_transport(1).close()  # our end of its stdout
+    await proc.send("/p")
+    await proc.send("/p")
+    assert await asyncio.wait_for(proc.proc.wait(), T) == 0
+    assert proc.proc.stderr is not None
+    stderr = (await proc.proc.stderr.read()).decode()
+    assert "Traceback" not in stderr and "Fatal" not in stderr, stderr
+
+
+async def test_info_logs_are_the_clients_own(spawn: Any, server: EmbeddedServer) -> None:
+    """``--log-level info`` used to open with a dozen lines of schema-migration chatter."""
+    proc: Proc = await spawn("alice", "--server", str(server.address), "--name", "alice",
+                             "--log-level", "info")
+    await proc.event("ready", user="alice")
+    assert await proc.close() == 0
+    assert proc.proc.stderr is not None
+    stderr = (await proc.proc.stderr.read()).decode()
+    assert "alembic" not in stderr, stderr

@@ -397,6 +397,10 @@ def _str(obj: dict[str, Any], key: str, limit: int, default: object = _MISSING) 
         raise ChatEventError(f"{key} must be a string")
     if len(value) > limit:
         raise ChatEventError(f"{key} longer than {limit} characters")
+    try:  # JSON can escape lone surrogates ("\ud800"): not text, and no database stores it
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ChatEventError(f"{key} is not valid Unicode text") from None
     return value
 
 

@@ -146,6 +146,8 @@ def test_malformed_envelope_raises_typed_error(body: bytes) -> None:
     ("x.msg.read", {"msgIds": ["bad"]}),
     ("x.msg.read", {"msgIds": [MID] * 501}),
     ("x.info", {}),
+    ("x.msg.new", {"content": {"text": "\ud800 a lone surrogate"}}),
+    ("x.info", {"profile": {"displayName": "a\udfff"}}),
     ("x.info", {"profile": {"displayName": ""}}),
     ("x.info", {"profile": {"displayName": "a", "bio": 3}}),
     ("x.info", {"profile": {"displayName": "a" * 65}}),

@@ -124,12 +124,15 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--queues", type=int, default=100)
     parser.add_argument("--unbatched-messages", type=int, default=2_000)
+    parser.add_argument("--db", help="the server's database URL, an empty database (default: "
+                        "SQLite in a temporary dir), e.g. postgresql+psycopg://user@host/db")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         async with noop_https_process(Path(tmp) / "noop") as noop:
             noop_1 = await noop_requests_per_second(noop, 3.0, 1)
             noop_4 = await noop_requests_per_second(noop, 3.0, 4)
-        async with queue_server_process(Path(tmp) / "server") as address:
+        extra = ("--db", args.db) if args.db else ()
+        async with queue_server_process(Path(tmp) / "server", *extra) as address:
             unbatched = await end_to_end(address, args.unbatched_messages, 1, batched=False)
             batched = await end_to_end(address, args.messages, args.queues, batched=True)
     print(f"baseline no-op HTTPS requests/s: {noop_1:,.0f} (1 in flight), "
@@ -138,7 +141,8 @@ async def main() -> None:
           f"= {unbatched / noop_1:.2f}x no-op requests/s (1 in flight)")
     print(f"batched, {args.queues} queues, {args.messages:,} msgs: {batched:,.0f} msg/s "
           f"= {batched / noop_4:.2f}x no-op requests/s (4 in flight)")
-    print(f"batched / unbatched: {batched / unbatched:.1f}x")
+    print(f"batched / unbatched: {batched / unbatched:.1f}x"
+          + (f" (server database: {args.db.split('@')[-1]})" if args.db else ""))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,21 @@ if _ROOT not in sys.path:  # so that `tests.server.raw_client` imports under `py
     sys.path.insert(0, _ROOT)
 
 from simplextui.server.runner import EmbeddedServer  # noqa: E402
+from tests.conftest import databases  # noqa: E402
 from tests.server.raw_client import ClientFactory, RawClient  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server_databases(request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
+    """Every queue-server test runs on SQLite and on PostgreSQL (a throwaway server, or
+    ``SIMPLEXTUI_TEST_POSTGRES``): the same code on both, as the server promises."""
+    if request.param == "sqlite":
+        yield from databases(None)
+        return
+    url = request.getfixturevalue("postgres_url")
+    if url is None:
+        pytest.skip("PostgreSQL is not installed here (initdb and pg_ctl not found)")
+    yield from databases(url)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from simplextui.protocol import queue as q
@@ -87,10 +87,13 @@ async def test_queue_state_survives_a_restart(make_server: object,
 # --------------------------------------------------------------- a real process
 
 
-async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
+async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path,
+                                                 server_databases: Callable[[], str | None]
+                                                 ) -> None:
     data_dir = tmp_path / "server"
     logs = [tmp_path / "run1.log", tmp_path / "run2.log"]
-    async with _server_process(data_dir, 0, logs[0]) as (proc, line):
+    db = server_databases()  # None: SQLite in the data dir
+    async with _server_process(data_dir, 0, logs[0], db) as (proc, line):
         match = ADDRESS.match(line)
         assert match, line
         fingerprint, port = match[1], int(match[2])
@@ -119,7 +122,7 @@ async def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
             os.kill(proc.pid, signal.SIGKILL)
             assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
 
-    async with _server_process(data_dir, port, logs[1]) as (_, line2):
+    async with _server_process(data_dir, port, logs[1], db) as (_, line2):
         assert line2 == line  # same fingerprint, same port
         assert ADDRESS.match(line2)[1] == fingerprint  # type: ignore[index]
         async with RawClient(address) as client:
@@ -156,13 +159,15 @@ async def _drain(client: RawClient, queue: QueueHandle, n: int) -> list[bytes]:
 
 
 @contextlib.asynccontextmanager
-async def _server_process(data_dir: Path, port: int,
-                          log: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """`simplextui server` in a child process; yields it and the first line of its stdout."""
+async def _server_process(data_dir: Path, port: int, log: Path, db: str | None = None
+                          ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`simplextui server` in a child process (``db``: its ``--db`` URL); yields it and the
+    first line of its stdout."""
     with log.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "simplextui.cli", "server", "--data-dir", str(data_dir),
-            "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=err)
+            "--port", str(port), *(("--db", db) if db else ()),
+            stdout=asyncio.subprocess.PIPE, stderr=err)
     try:
         assert proc.stdout is not None
         try:

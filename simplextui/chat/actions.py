@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.agent.errors import ConnectionNotFound
 from simplextui.chat import commands as c
@@ -24,6 +25,7 @@ from simplextui.chat.context import ChatContext, log
 from simplextui.chat.errors import ChatError
 from simplextui.chat.groups.actions import GroupActions
 from simplextui.chat.groups.links import GroupLinks, join_by_link  # GROUP-LINKS hook
+from simplextui.chat.groups.views import group_item_views
 from simplextui.chat.profiles import info_body, load_user, profile_of
 from simplextui.chat.responses import (
     ChatResponse,
@@ -39,6 +41,7 @@ from simplextui.chat.responses import (
     SentResponse,
     VerifyResponse,
 )
+from simplextui.chat.view import MessageView
 from simplextui.protocol.chat_events import (
     MAX_READ_IDS,
     MsgContent,
@@ -57,6 +60,7 @@ from simplextui.store.chat_models import (
     Contact,
     ContactStatus,
     Direction,
+    ItemKind,
 )
 
 __all__ = ["Actions"]
@@ -245,15 +249,33 @@ class Actions:
         return OkResponse(f"{len(ids)} message(s) marked read", contact=contact.local_name)
 
     async def tail(self, cmd: c.Tail) -> ChatResponse:
+        """One contact's chat, or every chat together (groups' messages too)."""
         async with self.ctx.db.session() as s:
-            contact_id = None
-            if cmd.contact is not None:
-                contact_id = (await self.ctx.contact(s, cmd.contact)).id
+            if cmd.contact is None:
+                return HistoryResponse(None, await self._tail_all(s, cmd.count))
+            contact_id = (await self.ctx.contact(s, cmd.contact)).id
             rows = await items_q.history(s, contact_id, cmd.count)
             reactions = await items_q.reactions_of(s, (item.id for item, _ in rows))
         views = [self.ctx.item_view(item, contact, reactions.get(item.id, ()))
                  for item, contact in rows]
-        return HistoryResponse(None if cmd.contact is None else f"@{cmd.contact}", views)
+        return HistoryResponse(f"@{cmd.contact}", views)
+
+    async def _tail_all(self, s: AsyncSession, count: int) -> list[MessageView]:
+        items = list((await s.execute(
+            select(ChatItem).where(ChatItem.kind == ItemKind.MSG)
+            .order_by(ChatItem.id.desc()).limit(count))).scalars())
+        items.reverse()
+        contact_ids = {i.contact_id for i in items if i.contact_id is not None}
+        contacts = {x.id: x for x in (await s.execute(
+            select(Contact).where(Contact.id.in_(contact_ids)))).scalars()}
+        direct = [i for i in items if i.contact_id in contacts]
+        reactions = await items_q.reactions_of(s, (i.id for i in direct))
+        views = {i.id: self.ctx.item_view(i, contacts[i.contact_id],  # type: ignore[index]
+                                          reactions.get(i.id, ())) for i in direct}
+        in_groups = [i for i in items if i.group_id is not None]
+        views.update(zip((i.id for i in in_groups),
+                         await group_item_views(s, self.ctx, in_groups), strict=True))
+        return [views[i.id] for i in items if i.id in views]
 
     # --- contacts and profile -------------------------------------------------------------
 

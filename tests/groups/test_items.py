@@ -202,3 +202,22 @@ async def test_a_message_committed_but_never_sent_goes_out_at_the_next_start(
     again = await restart(alice)  # sent now: not sent again
     await probe(again, [bob])
     assert len([e for e in bob[1].of(MessageReceived) if e.msg_id == lost.msg_id]) == 1
+
+
+async def test_tail_of_all_chats_has_group_messages_too(make_user: Any) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await build_group([alice, bob])
+    direct = await ok(alice[0], "@bob just between us")
+    await bob[1].wait(MessageReceived, T, msg_id=direct.msg_id)
+    shared = await ok(bob[0], "#team for everyone")
+    await alice[1].wait(MessageReceived, T, msg_id=shared.msg_id)
+    reply = await ok(alice[0], "> #team (for) noted")
+    await ok(alice[0], f"/react #team {shared.msg_id} 👍")
+    messages = (await ok(alice[0], "/tail 3")).messages
+    assert [(m.chat, m.from_, m.text) for m in messages] == [
+        ("@bob", "alice", "just between us"), ("#team", "bob", "for everyone"),
+        ("#team", "alice", "noted")]
+    assert [(r.reaction, r.from_) for r in messages[1].reactions] == [("👍", "alice")]
+    assert messages[2].msg_id == reply.msg_id and messages[2].quote is not None
+    assert messages[2].quote.from_ == "bob"
+    assert [m.text for m in (await ok(alice[0], "/tail 1")).messages] == ["noted"]

@@ -12,20 +12,18 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from simplextui.chat import messages as items_q
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext
 from simplextui.chat.errors import ChatError
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
-from simplextui.chat.groups.items import quote_view
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.rejection import reject
 from simplextui.chat.groups.send import member_self_info
+from simplextui.chat.groups.views import group_item_views
 from simplextui.chat.responses import ChatResponse, HistoryResponse, OkResponse
-from simplextui.chat.view import MessageView, ReactionView
 from simplextui.protocol.group_events import GroupRole
 from simplextui.store.chat_models import (
     ChatItem,
@@ -130,25 +128,10 @@ class GroupOptions:
     async def tail(self, cmd: gc.TailGroup) -> ChatResponse:
         group = await self._group(cmd.group)
         async with self.ctx.db.session() as s:
-            result = await s.execute(
-                select(ChatItem, GroupMember)
-                .outerjoin(GroupMember, ChatItem.member_id == GroupMember.id)
-                .where(ChatItem.group_id == group.id, ChatItem.kind == ItemKind.MSG)
-                .order_by(ChatItem.id.desc()).limit(cmd.count))
-            rows = [(item, member) for item, member in result.all()]
-            rows.reverse()
-            me = self.ctx.user.display_name
-            reactions = await items_q.reactions_of(s, [item.id for item, _ in rows])
-            names = {m.id: m.local_name or m.display_name for m in await gq.members(s, group.id)}
-            views = []
-            for item, member in rows:
-                author = me if item.direction == Direction.SND else (
-                    member.local_name if member is not None else item.author_name or "")
-                views.append(MessageView(
-                    chat=f"#{group.local_name}", msg_id=item.shared_msg_id,
-                    direction=item.direction, from_=author, text=item.text, status=item.status,
-                    ts=item.sent_at or item.created_at, edited=item.edited, deleted=item.deleted,
-                    quote=await quote_view(s, self.ctx, group, item),
-                    reactions=[ReactionView(r.reaction, me if r.sent else names.get(
-                        r.member_id or 0, "a member")) for r in reactions.get(item.id, ())]))
+            items = list((await s.execute(
+                select(ChatItem).where(ChatItem.group_id == group.id,
+                                       ChatItem.kind == ItemKind.MSG)
+                .order_by(ChatItem.id.desc()).limit(cmd.count))).scalars())
+            items.reverse()
+            views = await group_item_views(s, self.ctx, items)
         return HistoryResponse(f"#{group.local_name}", views)

@@ -30,7 +30,9 @@ def _tool(name: str) -> str | None:
 
 
 def installed() -> bool:
-    return _tool("initdb") is not None and _tool("pg_ctl") is not None
+    """initdb and pg_ctl are here (and, as root, runuser to run them as ``nobody``)."""
+    tools = _tool("initdb") is not None and _tool("pg_ctl") is not None
+    return tools and (os.geteuid() != 0 or shutil.which("runuser") is not None)
 
 
 def _free_port() -> int:

@@ -18,15 +18,16 @@ from sqlalchemy import Connection
 
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, ReceiveTarget, new_id
-from simplextui.agent.errors import AddressNotFound, AgentError
+from simplextui.agent.errors import AddressNotFound, AgentError, LinkGone
 from simplextui.agent.handshake import Handshake
 from simplextui.agent.repo import QueueRole
 from simplextui.agent.sealing import AddressKeys, seal_user_data
 from simplextui.crypto.aead import NONCE_LEN, TAG_LEN
 from simplextui.protocol import agent as wire
+from simplextui.protocol.errors import ErrorCode
 from simplextui.protocol.links import LinkKind, parse_link
 from simplextui.protocol.queue import MAX_USER_DATA, QueueMode
-from simplextui.transport import LinkOwner, RecipientQueue, TransportError
+from simplextui.transport import LinkOwner, RecipientQueue, ServerError, TransportError
 
 log = logging.getLogger("simplextui.agent.addresses")
 
@@ -116,8 +117,9 @@ class Addresses:
         return [_info(row) for row in await self._ctx.read(repo.addresses)]
 
     async def update_data(self, address_id: str, app_data: bytes | None) -> None:
-        """Replace the app data in the record (LSET), then here. Raises AgentError if the
-        server cannot be reached (nothing changed then)."""
+        """Replace the app data in the record (LSET), then here. Raises LinkGone if the
+        record is not on its server any more, AgentError if the server cannot be reached
+        (nothing changed then)."""
         row = await self._ctx.read(lambda c: repo.address_by_id(c, address_id))
         if row is None:
             raise AddressNotFound(address_id)
@@ -127,6 +129,10 @@ class Addresses:
                 else seal_user_data(link.link_key, link.kind.value, link.link_id, app_data))
         try:
             await self._ctx.client(owner.server).set_link(owner, user)
+        except ServerError as exc:
+            if exc.code == ErrorCode.AUTH:
+                raise LinkGone("this address's link no longer exists on its server") from None
+            raise AgentError(f"cannot update the address's link: {exc}") from exc
         except TransportError as exc:
             raise AgentError(f"cannot update the address's link: {exc}") from exc
         await self._ctx.write(lambda c: repo.set_address_data(c, address_id, app_data))

@@ -320,17 +320,23 @@ class Agent:
 
     async def _send_receipts(self, conn_id: str) -> None:
         """Send RCVD for every processed inbox row of the connection, coalescing those
-        processed within ``receipt_delay``, until no more are due."""
+        processed within ``receipt_delay``, until no more are due. A failure (the database
+        is locked) is retried with backoff: the rows stay until their receipt is queued."""
+        delay, failures = self.config.receipt_delay, 0
         try:
             while conn_id in self._receipts_due:
-                await asyncio.sleep(self.config.receipt_delay)
+                await asyncio.sleep(delay)
                 self._receipts_due.discard(conn_id)
-                while await self._send_receipt_batch(conn_id):
-                    pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sending receipts of %s failed", conn_id)
+                try:
+                    while await self._send_receipt_batch(conn_id):
+                        pass
+                except Exception:
+                    log.exception("sending receipts of %s failed; retrying", conn_id)
+                    self._receipts_due.add(conn_id)
+                    delay = self._outbox.backoff(failures)
+                    failures += 1
+                else:
+                    delay, failures = self.config.receipt_delay, 0
         finally:
             self._receipt_tasks.pop(conn_id, None)
 

@@ -78,10 +78,17 @@ async def delete_when_sent(ctx: AgentContext, conn_id: str) -> None:
         if marked:
             ctx.closing.add(conn_id)
         server = live.snd_server
+        queued_del = live.can_send
     if not marked:
         await delete_now(ctx, conn_id)
-    elif server is not None and ctx.outbox is not None:
+        return
+    if server is not None and ctx.outbox is not None:
         ctx.outbox.notify(server)
+    if not queued_del:
+        # The round sending the last pending row may have read ``ctx.closing`` before it
+        # had this connection and be committing now: it would not finish the deletion. A
+        # check behind it (writes commit in order) does, if nothing is pending any more.
+        await finish(ctx, [conn_id])
 
 
 async def finish(ctx: AgentContext, conn_ids: Iterable[str]) -> None:
@@ -114,22 +121,33 @@ async def _finish_one(ctx: AgentContext, conn_id: str) -> None:
     ctx.spawn(clean_up(ctx, conn_id, queues, link_owner, None), name=f"clean up {conn_id}")
 
 
+async def delete_receive_queue(ctx: AgentContext, rq: RecipientQueue) -> None:
+    """Delete a deleted connection's receive queue on its server (best effort) and its
+    digests here. If the server cannot be reached, the client at least stops subscribing
+    it (else every reconnect would subscribe it again, and a message the peer still sent
+    there would be delivered, for no connection, and never acknowledged)."""
+    client = ctx.client(rq.server)
+    try:
+        await client.delete(rq)
+    except TransportError as exc:
+        log.info("could not delete the receive queue of a deleted connection: %s", exc)
+        client.unsubscribe_local(rq.recipient_id)
+    await ctx.write(functools.partial(repo.delete_digests, recipient_id=rq.recipient_id))
+
+
 async def clean_up(ctx: AgentContext, conn_id: str, queues: list[Any],
                    link_owner: dict[str, Any] | None, farewell: bytes | None) -> None:
     """Best effort on the servers: send ``farewell`` (if any), delete our receive queue and
     its digests, delete the link record."""
     for q in queues:
-        try:
-            if q.role == QueueRole.SND and farewell is not None and q.secured:
-                sq = SenderQueue.from_dict(q.creds)
+        if q.role == QueueRole.SND and farewell is not None and q.secured:
+            sq = SenderQueue.from_dict(q.creds)
+            try:
                 await ctx.client(sq.server).send(sq, farewell)
-            elif q.role == QueueRole.RCV:
-                rq = RecipientQueue.from_dict(q.creds)
-                await ctx.client(rq.server).delete(rq)
-                await ctx.write(functools.partial(repo.delete_digests,
-                                                  recipient_id=rq.recipient_id))
-        except TransportError as exc:
-            log.info("clean-up of deleted connection %s: %s", conn_id, exc)
+            except TransportError as exc:
+                log.info("clean-up of deleted connection %s: %s", conn_id, exc)
+        elif q.role == QueueRole.RCV:
+            await delete_receive_queue(ctx, RecipientQueue.from_dict(q.creds))
     if link_owner is not None:
         owner = LinkOwner.from_dict(link_owner)
         with contextlib.suppress(TransportError):

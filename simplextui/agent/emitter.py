@@ -1,7 +1,8 @@
 """Deliver agent events to ``on_event`` one at a time, in the order they were committed.
 
 Journaled events (everything but MessageReceived) carry their journal id; once ``on_event``
-returned, the ids are deleted in batches. A crash before that delivers them again on start.
+returned, the ids are deleted in batches. A crash before that, or ``on_event`` raising,
+delivers them again on the next start.
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ class Emitter:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("on_event failed on %s", type(event).__name__)
-            if jid is not None:
-                self._done.append(jid)
+                # Not delivered (e.g. the chat layer's database was locked): its journal
+                # row stays, and it comes again on the next start.
+                log.exception("on_event failed on %s; it will be delivered again after a "
+                              "restart", type(event).__name__)
+            else:
+                if jid is not None:
+                    self._done.append(jid)
             if self._queue.empty():
                 await self._forget_done()
                 if self._queue.empty():

@@ -177,10 +177,22 @@ class Handshake:
     async def join(self, text: str, my_info: bytes, *, pq: bool,
                    kinds: Iterable[LinkKind] = _JOIN_KINDS) -> str:
         _check_info(my_info)
+        await self._refuse_own_link(expect_kind(parse_link(text), kinds))
         _, payload, _ = await self.fetch_link(text, kinds)
         if isinstance(payload, wire.InvitationData):
             return await self.join_invitation(payload, my_info, pq=pq)
         return await self.request_contact(payload, my_info, pq=pq)
+
+    async def _refuse_own_link(self, link: Link) -> None:
+        """Joining a link of our own would connect us to ourselves."""
+        for text in await self._ctx.read(repo.own_links):
+            try:
+                own = parse_link(text)
+            except LinkError:
+                continue
+            if own.link_id == link.link_id and own.server == link.server:
+                raise AgentError(f"this is your own {link.kind.description.removeprefix('a ')}"
+                                 ": it is for others to connect to you")
 
     async def join_invitation(self, inv: wire.InvitationData, my_info: bytes, *, pq: bool,
                               request_id: str | None = None) -> str:

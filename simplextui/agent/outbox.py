@@ -37,6 +37,7 @@ from simplextui.agent.errors import SimulatedCrash
 from simplextui.agent.events import AgentEvent, Connected, ConnectionError, MessageSent
 from simplextui.agent.repo import ConnState, OutboxItem
 from simplextui.protocol import queue
+from simplextui.protocol import queue_hot as hot
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.transport import Request, SenderQueue, TransportError
 
@@ -190,19 +191,31 @@ class _Worker:
 
     async def _round(self, selected: list[OutboxItem]
                      ) -> tuple[list[OutboxItem], float | None]:
-        client = self._ctx.client(self.server)
-        try:
-            responses: list[queue.Response | None] = list(
-                await client.run([self._request(item) for item in selected]))
-        except TransportError as exc:
-            log.info("sending to %s failed: %s", self.server, exc)
-            responses = [None] * len(selected)
-        except ProtocolError as exc:  # cannot even be encoded: never will be
-            log.error("outbox rows cannot be encoded: %s", exc)
-            responses = [queue.Err(exc.code)] * len(selected)
+        responses = await self._send(selected)
         if self._outbox.after_send is not None:
             await self._outbox.after_send(selected)
         return await self._record(selected, responses)
+
+    async def _send(self, items: list[OutboxItem]) -> list[queue.Response | None]:
+        """Run a round: a response per row, None where the server was not reached."""
+        try:
+            return list(await self._ctx.client(self.server).run(
+                [self._request(item) for item in items]))
+        except TransportError as exc:
+            log.info("sending to %s failed: %s", self.server, exc)
+            return [None] * len(items)
+        except ProtocolError as exc:  # raised before anything was sent
+            refused = {i: code for i, item in enumerate(items)
+                       if (code := _unencodable(item)) is not None}
+            log.error("outbox rows cannot be encoded (%s): %d of %d", exc, len(refused),
+                      len(items))
+            if not refused or len(refused) == len(items):
+                return [queue.Err(exc.code)] * len(items)
+        # Only those rows fail for good; the others of the round still go, in order.
+        rest = iter(await self._send([item for i, item in enumerate(items)
+                                      if i not in refused]))
+        return [queue.Err(refused[i]) if i in refused else next(rest)
+                for i in range(len(items))]
 
     async def _record(self, selected: list[OutboxItem], responses: list[queue.Response | None]
                       ) -> tuple[list[OutboxItem], float | None]:
@@ -286,6 +299,17 @@ class _Worker:
             await deletion.finish(self._ctx, closed)
             self._event.set()  # deleted rows may have been in the next round
         return loaded
+
+
+def _unencodable(item: OutboxItem) -> ErrorCode | None:
+    """Why the row's command cannot be encoded (a body over the limit), or None."""
+    if item.op != "send":
+        return None
+    try:
+        hot.send_command_parts(item.body or b"", 0)
+    except ProtocolError as exc:
+        return exc.code
+    return None
 
 
 def _refusal(item: OutboxItem, code: ErrorCode) -> str:

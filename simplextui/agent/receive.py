@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from simplextui.agent import repo
+from simplextui.agent import deletion, repo
 from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
-from simplextui.agent.errors import AgentError, ConnectionNotFound
+from simplextui.agent.errors import AgentError, ConnectionNotFound, SimulatedCrash
 from simplextui.agent.events import (
     AgentEvent,
     Connected,
@@ -112,6 +112,10 @@ class Receiver:
         self._active: set[asyncio.Task[object]] = set()
         self._digest_counts: dict[bytes, int] = {}
         self._recent: dict[bytes, OrderedDict[bytes, None]] = {}
+        # Queues whose last message could not be processed (not stored, not acked): the
+        # failures in a row, and those with a resubscription (redelivery) scheduled.
+        self._failures: dict[bytes, int] = {}
+        self._redelivering: set[bytes] = set()
         # Test hook: runs after the commit and before the server ack (a crash point).
         self.before_ack: BeforeAckHook | None = None
 
@@ -141,10 +145,8 @@ class Receiver:
                 target = self._ctx.rcv_index.get(event.recipient_id)
                 if target is None:
                     log.info("message for an unknown queue on %s", event.server.short())
-                elif target.conn_id is None:
-                    await self._address_message(target, event)
                 else:
-                    await self._connection_message(target, target.conn_id, event)
+                    await self._queue_message(target, event)
             case QuotaMarker():
                 await self._quota_marker(event)
             case DeliveryError():
@@ -161,6 +163,46 @@ class Receiver:
                 log.info("connected to %s", event.server.short())
             case ServerDisconnected():
                 log.info("disconnected from %s: %s", event.server.short(), event.reason)
+
+    async def _queue_message(self, target: ReceiveTarget, event: TransportMessage) -> None:
+        """Process a queue message; if that fails for a reason other than the message (the
+        database is locked or failing), it was neither stored nor acked, and the server
+        holds the queue back until it is subscribed again: subscribe it again after a
+        backoff, so that the server delivers the message again."""
+        rid = target.queue.recipient_id
+        try:
+            if target.conn_id is None:
+                await self._address_message(target, event)
+            else:
+                await self._connection_message(target, target.conn_id, event)
+        except SimulatedCrash:
+            raise  # a test's crash: the process is gone, nothing retries
+        except Exception:
+            log.exception("receiving a message on %s failed; it will be delivered again",
+                          target.conn_id or "an address")
+            self._redeliver_later(target)
+        else:
+            self._failures.pop(rid, None)
+
+    def _redeliver_later(self, target: ReceiveTarget) -> None:
+        rid = target.queue.recipient_id
+        if self.stopping or rid in self._redelivering:
+            return
+        failures = self._failures[rid] = self._failures.get(rid, 0) + 1
+        cfg = self._ctx.config
+        delay = min(cfg.retry_cap, cfg.retry_base * 2 ** min(failures - 1, 30))
+        delay *= self._ctx.rng.uniform(0.5, 1.0)
+        self._redelivering.add(rid)
+
+        async def resubscribe() -> None:
+            try:
+                await asyncio.sleep(delay)
+                if not self.stopping and self._ctx.rcv_index.get(rid) is target:
+                    await self._ctx.subscribe(target.queue.server, [target.queue])
+            finally:
+                self._redelivering.discard(rid)
+
+        self._ctx.spawn(resubscribe(), name=f"redeliver {target.conn_id or 'address'}")
 
     async def _report(self, conn_id: str | None, text: str) -> None:
         event = ConnectionError(conn_id, text)
@@ -314,7 +356,6 @@ class Receiver:
             raise _Refused("a confirmation with a bad queue key was refused") from None
         sender = SenderQueue(reply.sender_id, reply.server, keypair, mac_key)
         server = str(reply.server)
-        server = str(reply.server)
         live.ratchet = ratchet
         live.last_rcvd_id, live.last_rcvd_hash = 1, msg.msg_hash
         live.snd_queue_id, live.snd_server = 0, server  # the real id comes with the insert
@@ -394,10 +435,9 @@ class Receiver:
         return outcome
 
     async def _delete_queue(self, target: ReceiveTarget) -> None:
-        rid = target.queue.recipient_id
-        self._recent.pop(rid, None)
-        await self._ctx.client(target.queue.server).delete(target.queue)
-        await self._ctx.write(lambda c: repo.delete_digests(c, rid))
+        self._recent.pop(target.queue.recipient_id, None)
+        self._failures.pop(target.queue.recipient_id, None)
+        await deletion.delete_receive_queue(self._ctx, target.queue)
 
     # ------------------------------------------------------------------- quota
 

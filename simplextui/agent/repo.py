@@ -14,6 +14,7 @@ has only a Python-side default in the models, and encode JSON themselves.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from simplextui.store.agent_models import (
     AgentReceivedDigest,
 )
 from simplextui.store.base import Base
+
+log = logging.getLogger("simplextui.agent.repo")
 
 
 def _t(model: type[Base]) -> Table:
@@ -121,6 +124,12 @@ def connections_with_links(c: Connection) -> list[Any]:
     """Connections past the invitation stage that still own a link record to delete."""
     return list(c.execute(select(CONN.c.id, CONN.c.link_owner).where(
         CONN.c.link_owner.is_not(None), CONN.c.state != ConnState.INVITED)).all())
+
+
+def own_links(c: Connection) -> list[str]:
+    """The links we made that others may still use: pending invitations, addresses."""
+    invitations = c.execute(select(CONN.c.link).where(CONN.c.link.is_not(None))).scalars()
+    return [*invitations, *c.execute(select(ADDRESS.c.link)).scalars()]
 
 
 # ------------------------------------------------------------------------------- queues
@@ -425,8 +434,15 @@ def journal(c: Connection, events: Sequence[AgentEvent]) -> list[int]:
 
 
 def pending_events(c: Connection) -> list[tuple[int, AgentEvent]]:
-    rows = c.execute(select(EVENT).order_by(EVENT.c.id)).all()
-    return [(r.id, event_from_json(r.kind, r.payload)) for r in rows]
+    """The journal. A row this version cannot decode (journaled by a newer version, before
+    a downgrade) is skipped and kept: it must not stop the agent from starting."""
+    events = []
+    for r in c.execute(select(EVENT).order_by(EVENT.c.id)).all():
+        try:
+            events.append((r.id, event_from_json(r.kind, r.payload)))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("skipped journaled event %d of kind %r: %r", r.id, r.kind, exc)
+    return events
 
 
 def delete_events(c: Connection, ids: Iterable[int]) -> None:

@@ -186,7 +186,8 @@ class Batcher:
         self._in_flight = 0
         self._flush_handle: asyncio.Handle | None = None
         self._linger_handle: asyncio.TimerHandle | None = None
-        self._timers: set[asyncio.TimerHandle] = set()
+        # Retries waiting for their delay, with their commands (failed by ``close``).
+        self._timers: dict[asyncio.TimerHandle, list[_Item]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.requests_sent = 0  # batch requests attempted (retries included)
@@ -268,8 +269,10 @@ class Batcher:
         for handle in (self._flush_handle, self._linger_handle, *self._timers):
             if handle is not None:
                 handle.cancel()
-        self._timers.clear()
         error = ServerUnreachable("the client is closed")
+        waiting, self._timers = list(self._timers.values()), {}
+        for items in waiting:  # their retry will not come: their callers must not hang
+            self._fail_all(items, error)
         while self._pending:
             self._fail(self._pending.popleft(), error)
         self._pending_bytes = 0
@@ -475,11 +478,11 @@ class Batcher:
             return
 
         def fire() -> None:
-            self._timers.discard(handle)
+            self._timers.pop(handle, None)
             self._requeue(retry)
 
         handle = loop.call_later(delay, fire)
-        self._timers.add(handle)
+        self._timers[handle] = retry
 
     def _requeue(self, items: list[_Item]) -> None:
         """Put items back at the front: they were submitted before what is pending now."""

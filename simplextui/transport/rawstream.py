@@ -228,10 +228,13 @@ class RawStream:
         return status, data[end + 4 :], headers
 
     def _read_error_body(self, data: bytes, headers: dict[str, str]) -> bytes:
+        length_text = headers.get("content-length", "0") or "0"
+        if not length_text.isdigit():  # a ValueError here would end the stream's task
+            raise HttpSyntaxError("bad content-length")
         sock = self._tls
         if sock is None or self._sock is None:
             return data
-        length = min(int(headers.get("content-length", "0") or 0), _MAX_ERROR_BODY)
+        length = min(int(length_text), _MAX_ERROR_BODY)
         self._sock.settimeout(self._timeout)
         with contextlib.suppress(OSError, ssl.SSLError):
             while len(data) < length:

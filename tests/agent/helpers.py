@@ -3,6 +3,9 @@ sends to its queues, capturing the bytes its outbox sends."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -55,3 +58,15 @@ class Capture:
             if conn == conn_id and kind == "MSG" and msg_id == agent_msg_id:
                 return body
         raise KeyError(agent_msg_id)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0, step: float = 0.0) -> None:
+    """Poll ``predicate`` (a state nothing signals, e.g. threads ending) for ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for _ in itertools.count():
+        if predicate():
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout} s")
+        await asyncio.sleep(step)

@@ -4,6 +4,7 @@ with the address they came to, deleting one, restarts. Real agents on a real ser
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from simplextui.agent import (
     MAX_APP_DATA,
@@ -16,7 +17,10 @@ from simplextui.agent import (
 from simplextui.agent.events import event_from_json, event_to_json
 from simplextui.protocol.links import LinkError, parse_link
 from simplextui.server.runner import EmbeddedServer
+from simplextui.store.agent_models import AgentAddress
+from simplextui.transport import LinkOwner, QueueClient
 from tests.agent.conftest import MakePeer, Peer
+from tests.agent.helpers import FAST_CLIENT
 
 
 async def _ids(peer: Peer) -> dict[str, str]:
@@ -146,3 +150,23 @@ def test_a_request_journaled_before_address_ids_still_decodes() -> None:
     assert event == ConnectionRequest("r1", b"bob", None)
     tagged = ConnectionRequest("r2", b"carol", "addr")
     assert event_from_json(*event_to_json(tagged)) == tagged
+
+
+async def test_updating_an_address_whose_record_is_gone(server: EmbeddedServer,
+                                                        make_peer: MakePeer) -> None:
+    """The record went from the server (lost, or deleted by another device): a typed
+    LinkGone, and the app data here is unchanged."""
+    alice = await make_peer("alice", [server.address])
+    g_id, _ = await alice.a.add_address(kind="g", app_data=b"before")
+    assert alice.db is not None
+    async with alice.db.session() as s:
+        owner = (await s.execute(select(AgentAddress.link_owner)
+                                 .where(AgentAddress.address_id == g_id))).scalar_one()
+    link_owner = LinkOwner.from_dict(owner)
+    async with QueueClient(link_owner.server, **FAST_CLIENT) as client:
+        await client.delete_link(link_owner)
+    with pytest.raises(LinkGone, match="no longer exists"):
+        await alice.a.update_address_data(g_id, b"after")
+    assert [a.app_data for a in await alice.a.list_addresses()] == [b"before"]
+    await alice.a.delete_address(g_id)  # still possible: nothing is left of it
+    assert await alice.a.list_addresses() == []

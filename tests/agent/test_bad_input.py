@@ -7,9 +7,14 @@ from __future__ import annotations
 import asyncio
 import os
 
+from sqlalchemy import select
+
 from simplextui.agent import ConnectionError, IntegrityStatus, MessageReceived
 from simplextui.protocol import agent as wire
+from simplextui.protocol.queue import MAX_BODY
 from simplextui.server.runner import EmbeddedServer
+from simplextui.store.agent_models import AgentOutbox, AgentQueue
+from simplextui.store.db import open_database
 from simplextui.transport import SenderQueue
 from tests.agent.conftest import MakePeer, Peer, connect, fast_config
 from tests.agent.helpers import Capture, raw_send, sender_of
@@ -125,3 +130,31 @@ async def test_bad_contact_requests(server: EmbeddedServer, make_peer: MakePeer)
     await bob.wait_event(Connected, conn_id=b_conn)
     await alice.wait_event(Connected, conn_id=a_conn)
     await asyncio.sleep(0)
+
+
+async def test_a_row_that_cannot_be_encoded_fails_alone(server: EmbeddedServer,
+                                                        make_peer: MakePeer) -> None:
+    """A damaged outbox row (a body over the queue protocol's limit) in a round: it fails,
+    with a ConnectionError on its connection, and the other rows of the round still go."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    carol = await make_peer("carol", [server.address])
+    a_bob, _ = await connect(alice, bob)
+    a_carol, c_conn = await connect(alice, carol)
+    await server.stop()
+    await alice.a.send(a_carol, b"for carol")  # waits in the outbox
+    await alice.stop()
+    db = await open_database(alice.path, create_all=True)
+    async with db.session() as s, s.begin():
+        queue_id = (await s.execute(select(AgentQueue.id).where(
+            AgentQueue.conn_id == a_bob, AgentQueue.role == "snd"))).scalar_one()
+        s.add(AgentOutbox(conn_id=a_bob, queue_id=queue_id, op="send", kind="MSG",
+                          agent_msg_id=99, body=bytes(MAX_BODY + 1), msg_hash=bytes(32),
+                          state="pending", attempts=0, created_at=0.0))
+    await db.close()
+    await server.start()
+    await alice.start()  # one round: the damaged row, then carol's message
+    assert await carol.wait_bodies(c_conn, 1) == [b"for carol"]
+    error = await alice.wait_event(ConnectionError, conn_id=a_bob)
+    assert "too large" in error.error
+    assert not alice.of(ConnectionError, conn_id=a_carol)

@@ -124,3 +124,25 @@ async def test_invitation_is_one_time(server: EmbeddedServer, make_peer: MakePee
     await alice.wait_event(Connected, conn_id=a_conn)
     with pytest.raises(AgentError, match=r"already used|no longer exists"):
         await carol.a.join(link, b"carol")
+
+
+async def test_joining_a_link_of_ones_own_is_refused(server: EmbeddedServer,
+                                                     make_peer: MakePeer) -> None:
+    """It would connect the user to themself (SimpleX refuses "your own one-time link")."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, invitation = await alice.a.create_invitation(b"alice")
+    address = await alice.a.create_address()
+    _, group_link = await alice.a.add_address(kind="g", app_data=b"group")
+    with pytest.raises(AgentError, match="your own one-time invitation link"):
+        await alice.a.join(invitation, b"alice")
+    with pytest.raises(AgentError, match="your own contact address"):
+        await alice.a.join(" " + address + "\n", b"alice")  # as pasted
+    with pytest.raises(AgentError, match="your own group link"):
+        await alice.a.join(group_link, b"alice", kind="g")
+    assert await alice.a.connection_ids() == [a_conn]  # nothing was made
+    assert not alice.of(ConnectionRequest)
+
+    b_conn = await bob.a.join(invitation, b"bob")  # others still can
+    await alice.wait_event(Connected, conn_id=a_conn)
+    await bob.wait_event(Connected, conn_id=b_conn)

@@ -18,6 +18,8 @@ from simplextui.agent import (
 )
 from simplextui.agent.events import AgentEvent
 from simplextui.server.runner import EmbeddedServer
+from simplextui.store.agent_models import AgentPendingEvent
+from simplextui.store.db import open_database
 from simplextui.transport import QueueClient
 from tests.agent.conftest import MakePeer, connect, fast_config
 from tests.agent.helpers import FAST_CLIENT, receiver_of
@@ -108,3 +110,50 @@ async def test_events_survive_a_crash_before_delivery(server: EmbeddedServer,
     await asyncio.sleep(0.3)
     assert len(alice.of(ConnectionRequest)) == 1  # delivered events are not repeated
     assert len(alice.of(Connected)) == 1
+
+
+async def test_an_event_the_chat_layer_failed_on_comes_again(server: EmbeddedServer,
+                                                             make_peer: MakePeer) -> None:
+    """on_event raised (e.g. the chat layer's database was locked): the event was not
+    delivered, so it is not forgotten; it comes again on the next start."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    failed = asyncio.Event()
+
+    async def fail_on_request(event: AgentEvent) -> None:
+        if isinstance(event, ConnectionRequest):
+            failed.set()
+            raise RuntimeError("database is locked")
+
+    alice.gate = fail_on_request
+    address = await alice.a.create_address()
+    await bob.a.join(address, b"bob")
+    async with asyncio.timeout(10):
+        await failed.wait()
+    assert not alice.of(ConnectionRequest)
+    alice.gate = None
+    await alice.restart()
+    request = await alice.wait_event(ConnectionRequest)
+    assert request.info == b"bob"
+    await alice.restart()
+    await asyncio.sleep(0.3)
+    assert len(alice.of(ConnectionRequest)) == 1  # delivered: not repeated any more
+
+
+async def test_a_journaled_event_of_a_newer_version_does_not_stop_the_start(
+        server: EmbeddedServer, make_peer: MakePeer) -> None:
+    """After a downgrade the journal may hold events this version cannot decode: they are
+    skipped (and kept), the others delivered, and the agent starts."""
+    alice = await make_peer("alice", [server.address])
+    await alice.stop()
+    db = await open_database(alice.path, create_all=True)
+    async with db.session() as s, s.begin():
+        for kind, payload in (("ConnectionMoved", {"conn_id": "c1"}),
+                              ("Connected", {"conn_id": "c2", "peer_info": "", "new": 1}),
+                              ("ConnectionError", {"conn_id": None, "error": "still here"})):
+            s.add(AgentPendingEvent(kind=kind, payload=payload))
+    await db.close()
+    await alice.start()
+    event = await alice.wait_event(ConnectionError, conn_id=None)
+    assert event.error == "still here"
+    assert not alice.of(Connected)

@@ -225,7 +225,9 @@ async def test_unreachable_after_the_timeout() -> None:
     started = loop.time()
     with pytest.raises(ServerUnreachable):
         await b.submit(ping())
-    assert 0.15 < loop.time() - started < 0.5
+    # It gave up at the deadline, not at the first failure nor much later (the upper
+    # bound leaves room for a loaded machine: 0.5 s failed under load).
+    assert 0.15 < loop.time() - started < 2.0
     assert len(link.requests) >= 3
 
 

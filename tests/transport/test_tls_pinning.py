@@ -236,6 +236,23 @@ async def test_stream_refusal_returns_status_and_body(tmp_path: Path) -> None:
         await srv.stop()
 
 
+async def test_stream_refusal_with_a_bad_length_is_a_network_error(tmp_path: Path) -> None:
+    """Not a ValueError: the stream's task retries network errors, anything else ended it
+    (and with it every subscription of the client)."""
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: ten\r\n\r\nnonsense")
+        await writer.drain()
+
+    srv, stream = await scripted_stream(tmp_path, script)
+    try:
+        with pytest.raises(NetworkError, match="content-length"):
+            await stream.open(bytes(32))
+    finally:
+        stream.close()
+        await srv.stop()
+
+
 async def test_stream_cut_mid_chunk_is_a_network_error(tmp_path: Path) -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)

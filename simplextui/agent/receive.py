@@ -53,7 +53,7 @@ from simplextui.crypto.queue_auth import KeyPair, derive_sender_key
 from simplextui.crypto.ratchet import Ratchet
 from simplextui.crypto.x3dh import InvitationParams, InviterKeys, JoinParams, inviter_agree
 from simplextui.protocol import agent as wire
-from simplextui.protocol.errors import ProtocolError
+from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.transport import (
     DeliveryError,
     LinkOwner,
@@ -62,6 +62,7 @@ from simplextui.transport import (
     SenderQueue,
     ServerConnected,
     ServerDisconnected,
+    ServerError,
     SubscriptionEnded,
     SubscriptionFailed,
     TransportError,
@@ -390,6 +391,10 @@ class Receiver:
         link_owner = LinkOwner.from_dict(owner)
         try:
             await self._ctx.client(link_owner.server).delete_link(link_owner)
+        except ServerError as exc:
+            if exc.code != ErrorCode.AUTH:  # AUTH: the record is gone already (done)
+                log.info("could not delete the link record of %s: %s", conn_id, exc)
+                return
         except TransportError as exc:
             log.info("could not delete the link record of %s: %s", conn_id, exc)
             return

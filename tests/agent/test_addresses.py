@@ -17,7 +17,7 @@ from simplextui.agent import (
 from simplextui.agent.events import event_from_json, event_to_json
 from simplextui.protocol.links import LinkError, parse_link
 from simplextui.server.runner import EmbeddedServer
-from simplextui.store.agent_models import AgentAddress
+from simplextui.store.agent_models import AgentAddress, AgentConnection
 from simplextui.transport import LinkOwner, QueueClient
 from tests.agent.conftest import MakePeer, Peer
 from tests.agent.helpers import FAST_CLIENT
@@ -170,3 +170,25 @@ async def test_updating_an_address_whose_record_is_gone(server: EmbeddedServer,
     assert [a.app_data for a in await alice.a.list_addresses()] == [b"before"]
     await alice.a.delete_address(g_id)  # still possible: nothing is left of it
     assert await alice.a.list_addresses() == []
+
+
+async def test_a_link_record_already_gone_counts_as_deleted(server: EmbeddedServer,
+                                                            make_peer: MakePeer) -> None:
+    """Deleting a used invitation's record that is gone already (AUTH) is done: the owner key
+    is forgotten, not tried again at every start."""
+    alice = await make_peer("alice", [server.address])
+    conn_id, _ = await alice.a.create_invitation(b"alice")
+    assert alice.db is not None
+
+    async def owner_of() -> dict[str, object] | None:
+        async with alice.db.session() as s:  # type: ignore[union-attr]
+            return (await s.execute(select(AgentConnection.link_owner)
+                                    .where(AgentConnection.id == conn_id))).scalar_one()
+
+    owner = await owner_of()
+    assert owner is not None
+    link_owner = LinkOwner.from_dict(owner)
+    async with QueueClient(link_owner.server, **FAST_CLIENT) as client:
+        await client.delete_link(link_owner)
+    await alice.a.receiver.delete_link(conn_id, owner)
+    assert await owner_of() is None

@@ -204,7 +204,8 @@ class RawStream:
             raise network_error(exc, address, sent=False) from exc
         self._tls = sock
         self._sock = sock.sock
-        if self._closed:  # closed while connecting
+        if self._closed:  # closed while connecting: close() may have run before _sock was set
+            sock.close()
             raise NetworkError("stream closed", sent=False)
         host = f"[{address.host}]" if ":" in address.host else address.host
         request = (f"POST /v1/stream HTTP/1.1\r\nHost: {host}:{address.port}\r\n"

@@ -155,6 +155,12 @@ def test_light_theme(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
+def test_narrow_terminal(snap_compare: Any, tmp_path: Path) -> None:
+    """80x24: a narrower chat list (short filter hint), the conversation gets the room."""
+    app = sample_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
 # --- groups (issue 5) ---------------------------------------------------------------------
 
 

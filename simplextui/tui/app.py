@@ -69,6 +69,7 @@ class SimplexApp(WorkerErrors, App[int]):
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app")
     COMMANDS = App.COMMANDS | {ChatCommands}
     NOTIFICATION_TIMEOUT = 6
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 - as App declares it
 
     def __init__(self, backend: Backend, *, settings: Settings, settings_path: Path | None,
                  clock: Clock, ids: IdSource, display_name: str | None = None,
@@ -216,9 +217,10 @@ class SimplexApp(WorkerErrors, App[int]):
                 self.notify(f"{event.display_name} wants to connect. F2 → Requests to accept.",
                             title="Contact request", markup=False)
             case ContactConnected():
-                self.notify(f"@{event.contact} is connected", title="New contact")
+                self.notify(f"@{event.contact} is connected", title="New contact", markup=False)
             case ContactDeleted():
-                self.notify(f"@{event.contact} deleted the connection", severity="warning")
+                self.notify(f"@{event.contact} deleted the connection", severity="warning",
+                            markup=False)
             case IntegrityError():
                 self.notify(event.error, title=f"@{event.contact}: message integrity",
                             severity="warning", markup=False)
@@ -267,7 +269,7 @@ class SimplexApp(WorkerErrors, App[int]):
         try:
             save_settings(self.settings, self.settings_path)
         except OSError as exc:
-            self.notify(f"could not save settings: {exc}", severity="error")
+            self.notify(f"could not save settings: {exc}", severity="error", markup=False)
 
     def watch_theme(self, theme: str) -> None:
         if self._themes_ready and self.settings.theme != theme:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from simplextui.chat import datalock
 from simplextui.chat.agent_api import AgentFactory
 from simplextui.chat.core import DB_FILE, ChatCore
 from simplextui.chat.errors import ProfileRequired
@@ -61,7 +62,14 @@ class Backend:
         """Start the embedded server when no server is configured."""
         if self.servers or self.embedded is not None:
             return
-        self.embedded = await start_embedded_server(self.data_dir / "server")
+        # another client on this data dir would have its embedded server's port changed under
+        # it: refuse (DataDirBusy) before touching the server's files, as headless does
+        datalock.acquire(self.data_dir)
+        try:
+            self.embedded = await start_embedded_server(self.data_dir / "server")
+        except BaseException:
+            datalock.release(self.data_dir)
+            raise
         self.servers = [self.embedded.address]
 
     async def has_profile(self) -> bool:
@@ -109,6 +117,7 @@ class Backend:
         if self.embedded is not None:
             await self.embedded.stop()
             self.embedded = None
+            datalock.release(self.data_dir)
 
 
 async def ping_server(address: ServerAddress, timeout: float = SERVER_TEST_TIMEOUT) -> str | None:

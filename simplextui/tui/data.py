@@ -218,8 +218,9 @@ class ChatData:
                 select(ChatItem.group_id, func.count()).where(
                     ChatItem.group_id.is_not(None), _UNREAD).group_by(ChatItem.group_id))
             unread: dict[int | None, int] = {group_id: n for group_id, n in counts}
-            last_ids = [i for i in (await s.execute(select(
-                _last_id(ChatItem.group_id == Group.id)))).scalars() if i is not None]
+            last_ids = [i for i in (await s.execute(select(  # one per group: FROM groups
+                _last_id(ChatItem.group_id == Group.id)).select_from(Group))).scalars()
+                if i is not None]
             last = {row.group_id: row for row in (await s.execute(
                 _ITEMS.where(ChatItem.id.in_(last_ids)))).all()}
             inviters = dict((await s.execute(

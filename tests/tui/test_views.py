@@ -19,6 +19,7 @@ from simplextui.tui.screens.help import HelpScreen
 from simplextui.tui.screens.main import MainScreen
 from simplextui.tui.screens.settings import SettingsScreen
 from simplextui.tui.settings import Settings
+from simplextui.tui.widgets.composer import Composer
 from simplextui.tui.widgets.conversation import MAX_LOADED, PAGE, Conversation
 from tests.tui.helpers import CLOCK, SIZE, sample_app_async, settle
 
@@ -162,9 +163,11 @@ async def test_edit_delete_and_copy_the_selected_message(tmp_path: Path) -> None
         await pilot.press("y")
         await settle(pilot)
         assert conversation.items[-1].deleted
-        await pilot.press("up", "up", "e")  # a message from the contact cannot be edited
+        await pilot.press("up", "up", "e")  # a message from the contact: no edit
         await settle(pilot)
-        assert app.notices[-1][0] == "warning"
+        assert conversation.selected is not None and not conversation.selected.mine
+        assert app.screen.query_one(Composer).draft is None
+        assert not conversation.check_action("edit", ())  # nor offered in the footer
 
 
 async def test_palette_commands_for_the_open_chat(tmp_path: Path) -> None:

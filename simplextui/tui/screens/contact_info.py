@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from simplextui.chat.responses import (
     CodeResponse,
@@ -53,18 +53,19 @@ class ContactInfoScreen(WorkerErrors, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="contact-info"):
-            yield Label(f"@{self.contact}", classes="dialog-title")
-            yield Static("", id="info-profile")
-            yield Static("", id="info-status")
+            yield Label(f"@{self.contact}", classes="dialog-title", markup=False)
+            yield Static("", id="info-profile", markup=False)
+            yield Static("", id="info-status", markup=False)
             yield Label("Security code", classes="section")
-            yield Static("…", id="info-code")
-            yield Static(VERIFY_HELP.format(name=self.contact), classes="help-text")
+            yield Static("…", id="info-code", markup=False)
+            yield Static(VERIFY_HELP.format(name=self.contact), classes="help-text", markup=False)
             yield Input(placeholder="the code your contact reads out", id="verify-code")
             with Horizontal(classes="button-row"):
                 yield Button("Verify", id="verify", variant="success")
                 yield Button("Unverify", id="unverify")
                 yield Button("Open chat", id="open-chat", variant="primary")
                 yield Button("Delete contact", id="delete-contact", variant="error")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#verify-code", Input).cursor_blink = self.sapp.blink
@@ -102,7 +103,7 @@ class ContactInfoScreen(WorkerErrors, ModalScreen[None]):
             return
         response = await self.sapp.run_command(f"/verify @{self.contact} {typed}")
         if isinstance(response, VerifyResponse) and response.verified:
-            self.notify(f"@{self.contact} is verified", title="Verified")
+            self.notify(f"@{self.contact} is verified", title="Verified", markup=False)
         self.load()
 
     @on(Button.Pressed, "#unverify")

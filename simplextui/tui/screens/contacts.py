@@ -17,6 +17,7 @@ from textual.widgets import (
     Label,
     Static,
     Switch,
+    Tab,
     TabbedContent,
     TabPane,
 )
@@ -27,6 +28,7 @@ from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import CommandDone, OpenChat
 from simplextui.tui.widgets.qr_code import QRCode
+from simplextui.tui.widgets.tables import fill_table
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -39,6 +41,11 @@ INVITE_HELP = ("Create a link and give it to one person (show them the QR code, 
 ADDRESS_HELP = ("Your address is a long-term link: anyone who has it can ask to connect, and "
                 "you accept or reject each request (or accept all automatically). Delete it "
                 "to stop new requests; existing contacts stay connected.")
+
+REQUESTS_HELP = ("People who asked to connect through your address. a: accept, r: reject the "
+                 "selected one.")
+NO_REQUESTS = ("No pending requests. People who have your contact address (Address tab) can "
+               "ask to connect; their requests wait here.")
 
 
 class ContactsScreen(WorkerErrors, Screen[None]):
@@ -63,7 +70,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
                     yield Static(INVITE_HELP, classes="help-text")
                     yield Button("Create a one-time link", id="create-link",
                                  variant="primary")
-                    yield Static("", id="link-text", classes="link")
+                    yield Static("", id="link-text", classes="link", markup=False)
                     yield Button("Copy link", id="copy-link", disabled=True)
                     yield Label("Connect with a link someone gave you", classes="section")
                     with Horizontal(classes="input-row"):
@@ -74,7 +81,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
                 with VerticalScroll(classes="link-text"):
                     yield Label("Your contact address", classes="section")
                     yield Static(ADDRESS_HELP, classes="help-text")
-                    yield Static("", id="address-text", classes="link")
+                    yield Static("", id="address-text", classes="link", markup=False)
                     with Horizontal(classes="button-row"):
                         yield Button("Create address", id="create-address", variant="primary")
                         yield Button("Copy", id="copy-address", disabled=True)
@@ -85,8 +92,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
                         yield Label("Accept every request automatically")
                 yield QRCode(id="address-qr")
             with TabPane("Requests", id="requests"), Vertical():
-                yield Static("People who asked to connect through your address. "
-                             "a: accept, r: reject the selected one.", classes="help-text")
+                yield Static(REQUESTS_HELP, classes="help-text", id="requests-help")
                 yield DataTable(id="request-table", cursor_type="row")
                 with Horizontal(classes="button-row"):
                     yield Button("Accept", id="accept", variant="success")
@@ -100,6 +106,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         for box in self.query(Input):
             box.cursor_blink = self.sapp.blink
+        self.query_one("#copy-link", Button).display = False  # until there is a link to copy
         self.query_one("#request-table", DataTable).add_columns("name", "full name", "bio")
         self.query_one("#contact-table", DataTable).add_columns(
             "contact", "full name", "status", "verified")
@@ -120,6 +127,7 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             widget = self.query_one(target)
             if widget.focusable:
                 self.call_after_refresh(widget.focus)
+        self.refresh_bindings()
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -139,19 +147,15 @@ class ContactsScreen(WorkerErrors, Screen[None]):
         if data is None:
             return
         requests = await data.requests()
-        table = self.query_one("#request-table", DataTable)
-        table.clear()
-        for r in requests:
-            table.add_row(r.name, r.full_name, r.bio, key=r.name)
-        tabs = self.query_one(TabbedContent)
-        tabs.get_tab("requests").label = f"Requests ({len(requests)})" if requests \
-            else "Requests"
+        fill_table(self.query_one("#request-table", DataTable),
+                   [(r.name, (r.name, r.full_name, r.bio)) for r in requests])
+        self.query_one("#requests-help", Static).update(REQUESTS_HELP if requests
+                                                        else NO_REQUESTS)
+        self._label_requests_tab(f"Requests ({len(requests)})" if requests else "Requests")
         contacts = await data.chats()
-        table = self.query_one("#contact-table", DataTable)
-        table.clear()
-        for c in sorted((c for c in contacts if not c.group), key=lambda c: c.name):
-            table.add_row(f"@{c.name}", c.full_name, c.status, "✓" if c.verified else "",
-                          key=c.name)
+        fill_table(self.query_one("#contact-table", DataTable),
+                   [(c.name, (f"@{c.name}", c.full_name, c.status, "✓" if c.verified else ""))
+                    for c in sorted((c for c in contacts if not c.group), key=lambda c: c.name)])
         address = await self.sapp.run_command("/sa", show_errors=False,
                                                publish=False)
         self._set_address(address.link if isinstance(address, LinkResponse) else None)
@@ -160,6 +164,15 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             switch = self.query_one("#auto-accept", Switch)
             with switch.prevent(Switch.Changed):
                 switch.value = profile.auto_accept
+
+    def _label_requests_tab(self, label: str) -> None:
+        """Relabel (when it changed), and move the underline once the tab has its new width:
+        Textual re-measures the underline before the relabelled tab is laid out."""
+        tab = self.query_one(TabbedContent).get_tab("requests")
+        if tab.label_text == label:
+            return
+        tab.label = label
+        self.call_after_refresh(lambda: tab.post_message(Tab.Relabelled(tab)))
 
     def _set_address(self, link: str | None) -> None:
         self._address = link
@@ -175,7 +188,8 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             self._link = response.link
             self.query_one("#link-text", Static).update(response.link)
             self.query_one("#link-qr", QRCode).show(response.link)
-            self.query_one("#copy-link", Button).disabled = False
+            copy = self.query_one("#copy-link", Button)
+            copy.disabled, copy.display = False, True
             self.show_tab("invite")
         else:
             self._set_address(response.link)
@@ -275,9 +289,20 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             self._run(f"/rc {name}")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Each tab's keys only on that tab (so the footer shows them there, and only there)."""
         if action in ("accept_request", "reject_request"):
-            return self.query_one(TabbedContent).active == "requests"
+            return self._active_tab() == "requests"
+        if action == "open_chat":
+            return self._active_tab() == "contacts"
         return True
+
+    def _active_tab(self) -> str:
+        """The tab shown (the one asked for while the tabs are still being set up)."""
+        return self.query_one(TabbedContent).active or self._initial_tab
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#contact-table")
     def _contact_info(self, event: DataTable.RowSelected) -> None:
@@ -285,9 +310,9 @@ class ContactsScreen(WorkerErrors, Screen[None]):
 
         self.app.push_screen(ContactInfoScreen(str(event.row_key.value)))
 
-    def key_o(self) -> None:
+    def action_open_chat(self) -> None:
         table = self.query_one("#contact-table", DataTable)
-        if self.focused is table and table.row_count:
+        if table.row_count:
             name = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
             self.app.screen_stack[0].post_message(OpenChat(name))
             self.dismiss(None)

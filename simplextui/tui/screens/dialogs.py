@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Footer, Label, Static
 
 from simplextui.protocol.chat_events import ALLOWED_REACTIONS
 from simplextui.tui.format import preview
@@ -27,10 +27,11 @@ class TextDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(self._title, classes="dialog-title", markup=False)
             with VerticalScroll():
                 yield Static(self._text, markup=False)
             yield Button("Close", variant="primary", id="close")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
@@ -51,12 +52,13 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
-            yield Label(self._question, classes="dialog-title")
+            yield Label(self._question, classes="dialog-title", markup=False)
             if self._detail:
                 yield Static(preview(self._detail, 200), markup=False, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._confirm, variant=self._variant, id="confirm")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -91,6 +93,7 @@ class ReactionDialog(ModalScreen[str | None]):
                     yield Button(label, id=f"reaction-{i}",
                                  classes="reaction -mine" if reaction in self._mine
                                  else "reaction")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def action_pick(self, index: int) -> None:
         self.dismiss(ALLOWED_REACTIONS[index])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Select, Static
+from textual.widgets import Button, Footer, Label, Select, Static
 
 __all__ = ["ROLES", "InviteDialog", "JoinDialog", "RoleDialog"]
 
@@ -35,12 +36,12 @@ class InviteDialog(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="invite-dialog"):
-            yield Label(f"Invite a contact to #{self.group}", classes="dialog-title")
+            yield Label(f"Invite a contact to #{self.group}", classes="dialog-title", markup=False)
             if not self.contacts:
                 yield Static("Every connected contact is already in the group (or invited).",
                              classes="dialog-detail")
             else:
-                yield Select([(f"@{c}", c) for c in self.contacts], value=self.contacts[0],
+                yield Select([(Text(f"@{c}"), c) for c in self.contacts], value=self.contacts[0],
                              allow_blank=False, id="invite-contact", compact=True)
                 yield _role_select("member", "invite-role")
                 yield Static(ROLE_HELP, classes="dialog-detail")
@@ -48,6 +49,7 @@ class InviteDialog(ModalScreen[tuple[str, str] | None]):
                 yield Button("Invite", variant="primary", id="invite",
                              disabled=not self.contacts)
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#invite")
     def _invite(self) -> None:
@@ -72,12 +74,13 @@ class RoleDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="role-dialog"):
-            yield Label(f"Role of {self.member}", classes="dialog-title")
+            yield Label(f"Role of {self.member}", classes="dialog-title", markup=False)
             yield _role_select(self.role, "new-role")
             yield Static(ROLE_HELP, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Change", variant="primary", id="change")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#change")
     def _change(self) -> None:
@@ -101,13 +104,14 @@ class JoinDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box", id="join-dialog"):
-            yield Label(f"Join #{self.group}?", classes="dialog-title")
+            yield Label(f"Join #{self.group}?", classes="dialog-title", markup=False)
             if self.detail:
                 yield Static(self.detail, markup=False, classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Join", variant="primary", id="join")
                 yield Button("Decline", variant="error", id="decline")
                 yield Button("Later", id="later")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#later", Button).focus()

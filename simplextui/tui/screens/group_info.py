@@ -30,6 +30,7 @@ from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import CommandDone, OpenChat
 from simplextui.tui.screens.group_dialogs import InviteDialog, RoleDialog
+from simplextui.tui.widgets.tables import fill_table
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -74,7 +75,7 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(f" #{self.group}", classes="screen-title", id="group-title")
+        yield Static(f" #{self.group}", classes="screen-title", id="group-title", markup=False)
         with VerticalScroll(id="group-main"):
             yield Static("", id="group-profile")
             yield Static("", id="group-status")
@@ -120,7 +121,7 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
             return
         group = await data.group(self.group)
         if group is None:
-            self.query_one("#group-profile", Static).update(f"#{self.group} is gone.")
+            self.query_one("#group-profile", Static).update(Text(f"#{self.group} is gone."))
             return
         self.my_role = group.role
         profile = Text(group.display_name, "bold")
@@ -145,20 +146,17 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
             state += " · symmetric: every member may add and remove"
         if self.link:
             state += " · has a group link (l)"
-        self.query_one("#group-status", Static).update(state)
+        self.query_one("#group-status", Static).update(Text(state))
 
     def _show_members(self, members: list[MemberView]) -> None:
         self.members = members
-        table = self.query_one("#member-table", DataTable)
-        row = table.cursor_row
-        table.clear()
+        rows = []
         for m in members:
             name = Text(m.name, "bold" if m.me else "")
             if m.display_name and m.display_name != m.name:
                 name.append(f" ({m.display_name})", "dim")
-            table.add_row(name, m.role, connection_label(m), key=m.name)
-        if members:
-            table.move_cursor(row=min(row, len(members) - 1))
+            rows.append((m.name, (name, m.role, connection_label(m))))
+        fill_table(self.query_one("#member-table", DataTable), rows)
         waiting = any(m.status == "pending_approval" for m in members)
         self.query_one("#approval-row").display = waiting
         present = sum(1 for m in members if m.status not in ("left", "removed", "rejected"))

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Select, Static
+from textual.widgets import Button, Footer, Label, Select, Static
 
 from simplextui.chat.responses import ErrorResponse, LinkResponse
 from simplextui.tui.errors import WorkerErrors
@@ -41,7 +41,8 @@ class GroupLinkDialog(WorkerErrors, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="dialog-box", id="group-link-box"):
             with Vertical(id="group-link-side"):
-                yield Label(f"Group link of #{self.group}", classes="dialog-title")
+                yield Label(f"Group link of #{self.group}", classes="dialog-title",
+                            markup=False)
                 yield Static(LINK_HELP, classes="dialog-detail")
                 yield Static("", id="group-link-text", classes="link")
                 yield Select([(f"joins as {r}", r) for r in ROLES], value="member",
@@ -51,6 +52,7 @@ class GroupLinkDialog(WorkerErrors, ModalScreen[None]):
                 yield Button("Delete link", id="delete-group-link", variant="error")
                 yield Button("Close", id="close-link")
             yield QRCode(id="group-qr")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self._show(self.link)

@@ -33,14 +33,16 @@ COMPOSER_NOTE = (
 
 
 def keys_table(user_keymap: dict[str, str]) -> Group:
-    """Every key, by scope: keys, what they do, and the binding id to rebind them."""
+    """Every key, by scope: keys, what they do, and the binding id to rebind them. Column
+    widths come from ratios of the width, not from the content, so the columns line up from
+    one scope to the next at any terminal width."""
     parts: list[RenderableType] = []
     for scope, title in keymap.SCOPES.items():
         parts.append(Text(title, style="bold underline"))
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True, min_width=28)
-        table.add_column(min_width=36)
-        table.add_column(style="dim", no_wrap=True)
+        table = Table.grid(padding=(0, 2), expand=True)
+        table.add_column(style="bold", ratio=2, overflow="fold")
+        table.add_column(ratio=4)
+        table.add_column(style="dim", ratio=2, overflow="fold")
         for key in keymap.KEYS:
             if key.scope == scope:
                 keys = keymap.effective_keys(key, user_keymap).replace(",", "  ")

@@ -61,6 +61,7 @@ EMPTY_HINT = ("No contacts yet.\n\nPress F2 to create a one-time link (shown as 
 REFRESH_DELAY = 0.15  # coalesce bursts of events into one chat list refresh
 PROBLEM_CLEARS_AFTER = 60.0
 CLOCK_TICK = 60.0
+NARROW = 100  # columns; the app's "-narrow" breakpoint
 
 
 class MainScreen(WorkerErrors, Screen[None]):
@@ -108,6 +109,10 @@ class MainScreen(WorkerErrors, Screen[None]):
         self.set_interval(CLOCK_TICK, self._tick)
         if self.sapp.started:
             self.on_backend_ready(BackendReady())
+
+    def on_resize(self) -> None:
+        """Under 100 columns the footer drops its padding so that every key still fits."""
+        self.query_one(Footer).compact = self.size.width < NARROW
 
     def _tick(self) -> None:
         """Once a minute: "Today" moves at midnight, and the chat list's times age."""
@@ -221,7 +226,7 @@ class MainScreen(WorkerErrors, Screen[None]):
         key = await data.chat_key(name)
         self._opening = False
         if key is None:
-            self.notify(f"no chat {chat_ref(name)}", severity="error")
+            self.notify(f"no chat {chat_ref(name)}", severity="error", markup=False)
             return
         summary = next((r for r in self.rows if r.key == name), None)
         unread_from = None
@@ -232,11 +237,15 @@ class MainScreen(WorkerErrors, Screen[None]):
         title = name.removeprefix("#")
         self.conversation.open(data, key, title, core.user_name, now.tzinfo, now.date(),
                                unread_from)
-        self.query_one(ChatList).set_current(name)
         self.composer.set_chat(chat_ref(name))
+        self.query_one(ChatList).set_current(name, self._drafts())
         self._header()
         if unread_from is not None:
             self._mark_read()
+
+    def _drafts(self) -> dict[str, str]:
+        """Unsent text by chat key (the composer keeps it by chat reference)."""
+        return {ref.removeprefix("@"): text for ref, text in self.composer.unsent.items()}
 
     def _header(self) -> None:
         header = self.query_one("#chat-header", Static)
@@ -389,6 +398,13 @@ class MainScreen(WorkerErrors, Screen[None]):
         screen = self.app.screen
         if isinstance(screen, ContactsScreen):
             screen.show_link(response)
+
+    @on(ComposerInput.Page)
+    def _composer_page(self, message: ComposerInput.Page) -> None:
+        if message.direction < 0:
+            self.conversation.action_page_up()
+        else:
+            self.conversation.action_page_down()
 
     @on(ComposerInput.Escape)
     def _composer_escape(self) -> None:

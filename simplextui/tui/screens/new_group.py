@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from simplextui.chat.responses import ErrorResponse, OkResponse
 from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import OpenChat
 from simplextui.tui.screens.group_dialogs import ROLES
+from simplextui.tui.widgets.tickbox import TickBox
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -59,7 +61,7 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
             yield Input(placeholder="one word, e.g. team", id="group-name", compact=True)
             yield Label("Description", classes="field-label")
             yield Input(placeholder="optional", id="group-description", compact=True)
-            yield Checkbox("Symmetric group", id="group-symmetric", compact=True)
+            yield TickBox("Symmetric group", id="group-symmetric", compact=True)
             yield Static(SYMMETRIC_HELP, classes="dialog-detail")
             yield Label("Invite contacts (tick, then pick a role)", classes="section")
             yield VerticalScroll(id="pick-contacts", can_focus=False)  # Tab: the rows
@@ -67,6 +69,7 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", variant="primary", id="create-group")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         for box in self.query(Input):
@@ -87,7 +90,7 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
             return
         for i, name in enumerate(self.contacts):
             await pick.mount(Horizontal(
-                Checkbox(f"@{name}", id=f"pick-{i}", classes="pick", compact=True),
+                TickBox(Text(f"@{name}"), id=f"pick-{i}", classes="pick", compact=True),
                 Select([(r, r) for r in ROLES], value="member", allow_blank=False,
                        id=f"role-{i}", classes="pick-role", compact=True),
                 classes="pick-row"))

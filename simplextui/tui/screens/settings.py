@@ -78,8 +78,7 @@ class SettingsScreen(WorkerErrors, Screen[None]):
                 yield Label("Theme")
                 yield Select(self._theme_options(), value=self.app.theme, allow_blank=False,
                              id="theme-select")
-                yield Static("Own themes: TOML files in <config dir>/simplextui/themes "
-                             "(see themes/ in the repository).", classes="help-text")
+                yield Static(self._themes_help(), classes="help-text", markup=False)
             with TabPane("Notifications", id="notifications"), Vertical():
                 with Horizontal(classes="switch-row"):
                     yield Switch(settings.notifications.toasts, id="toasts")
@@ -91,6 +90,14 @@ class SettingsScreen(WorkerErrors, Screen[None]):
                     yield Switch(settings.chat.mark_read, id="mark-read")
                     yield Label("Opening a chat marks it read (sends read receipts)")
         yield Footer()
+
+    def _themes_help(self) -> str:
+        """Where the user's own theme files go: the real folder, not a placeholder."""
+        path = self.sapp.settings_path
+        where = str(path.parent / "themes") if path is not None else \
+            "a themes folder next to settings.toml"
+        return (f"Own themes: TOML files in {where} (the bundled ones in simplextui/tui/themes "
+                "show the format). They load at start.")
 
     def _theme_options(self) -> list[tuple[str, str]]:
         names = sorted(self.app.available_themes)

@@ -25,11 +25,32 @@ from simplextui.tui.data import ChatSummary
 from simplextui.tui.format import preview, short_time
 from simplextui.tui.widgets.styling import foreground
 
-__all__ = ["ChatList", "ChatOptions"]
+__all__ = ["ChatFilter", "ChatList", "ChatOptions"]
+
+FILTER_HINT = "🔍 filter chats  (ctrl+f)"
+FILTER_HINT_SHORT = "🔍 filter (ctrl+f)"  # a narrow list (terminals under 100 columns)
+
+
+_FILTER_KEYS = ("chats.filter_close", "chats.filter_list")
+
+
+class ChatFilter(Input):
+    """The filter box (Ctrl+F): Esc clears it and goes back to the composer, ↓ to the list."""
+
+    BINDINGS: ClassVar[Any] = [b for b in keymap.bindings("chats")
+                               if b.id in _FILTER_KEYS]  # type: ignore[union-attr,operator]
+
+    def action_close_filter(self) -> None:
+        self.value = ""
+        self.post_message(ChatOptions.Compose())
+
+    def action_to_list(self) -> None:
+        self.screen.query_one(ChatOptions).focus()
 
 
 class ChatOptions(OptionList):
-    BINDINGS: ClassVar[Any] = keymap.bindings("chats")
+    BINDINGS: ClassVar[Any] = [b for b in keymap.bindings("chats")
+                               if b.id not in _FILTER_KEYS]  # type: ignore[union-attr,operator]
 
     class Compose(Message):
         pass
@@ -61,7 +82,9 @@ class ChatList(Vertical):
                          "chat-list--current", "chat-list--unread-name"}
     DEFAULT_CSS = """
     ChatList { width: 34; }
-    ChatList > Input { margin: 0; border: none; height: 1; padding: 0 1; }
+    ChatList > ChatFilter, ChatList > ChatFilter:focus {
+        margin: 0; border: none; height: 1; padding: 0 1;
+    }
     ChatList > OptionList { height: 1fr; border: none; padding: 0; }
     """
 
@@ -74,10 +97,11 @@ class ChatList(Vertical):
         super().__init__(id=id)
         self.rows: list[ChatSummary] = []
         self.current: str | None = None
+        self.drafts: dict[str, str] = {}  # chat key -> unsent text (shown as the preview)
         self._now = datetime.now().astimezone()
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="🔍 filter chats  (ctrl+f)", id="chat-filter")
+        yield ChatFilter(placeholder=FILTER_HINT, id="chat-filter")
         yield ChatOptions(id="chat-options")
 
     @property
@@ -149,7 +173,12 @@ class ChatList(Vertical):
             last = ("you: " if row.last_mine else "") + row.last_text
         sub = Text()
         sub.append(" " if not current else "▌", style("chat-list--current", partial=True))
-        sub.append(preview(last, width - 2), style("chat-list--preview", partial=True))
+        draft = self.drafts.get(row.key)
+        if draft:  # unsent text waits in this chat: say so, as messengers do
+            sub.append("✎ ", style("chat-list--current", partial=True))
+            sub.append(preview(draft, width - 4), style("chat-list--preview", partial=True))
+        else:
+            sub.append(preview(last, width - 2), style("chat-list--preview", partial=True))
         return Text("\n").join([title, sub])
 
     @on(Input.Changed, "#chat-filter")
@@ -171,8 +200,10 @@ class ChatList(Vertical):
         if event.option.id:
             self.post_message(self.Opened(event.option.id))
 
-    def set_current(self, name: str | None) -> None:
+    def set_current(self, name: str | None, drafts: dict[str, str] | None = None) -> None:
         self.current = name
+        if drafts is not None:
+            self.drafts = drafts
         self._rebuild()
 
     def neighbour(self, step: int) -> str | None:
@@ -185,6 +216,8 @@ class ChatList(Vertical):
         return names[(names.index(self.current) + step) % len(names)]
 
     def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#chat-filter", Input).placeholder = (
+            FILTER_HINT if self.size.width >= 30 else FILTER_HINT_SHORT)
         self._rebuild()
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
@@ -44,6 +46,13 @@ class ComposerInput(TextArea):
 
     class Escape(Message):
         pass
+
+    class Page(Message):
+        """Page Up/Down while typing scroll the conversation (the composer is a line or two)."""
+
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction
 
     def __init__(self, completer: Completer, *, blink: bool = True,
                  id: str | None = None) -> None:
@@ -140,6 +149,9 @@ class ComposerInput(TextArea):
     def action_select_messages(self) -> None:
         self.post_message(self.Escape())
 
+    def action_page_conversation(self, direction: int) -> None:
+        self.post_message(self.Page(direction))
+
 
 class Composer(Vertical):
     DEFAULT_CSS = """
@@ -155,27 +167,49 @@ class Composer(Vertical):
         self._completer = completer
         self._blink = blink
         self.draft: Draft | None = None
+        self._chat_ref: str | None = None
+        self._unsent: dict[str | None, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="draft")
         yield ComposerInput(self._completer, blink=self._blink, id="composer-input")
 
     @property
+    def unsent(self) -> dict[str, str]:
+        """Text typed but not sent in chats other than the open one, by chat reference."""
+        return {ref: text for ref, text in self._unsent.items() if ref is not None}
+
+    @property
     def input(self) -> ComposerInput:
         return self.query_one(ComposerInput)
 
     def set_chat(self, ref: str | None) -> None:
-        """``ref``: the open chat as the command language names it (``@alice``, ``#team``)."""
+        """``ref``: the open chat as the command language names it (``@alice``, ``#team``).
+
+        Unsent text stays with its chat (as in any messenger): switching away keeps it, coming
+        back brings it back, so nothing typed for one chat is sent to another.
+        """
         placeholder = (f"Message {ref} — Enter sends, Ctrl+J new line, /help for commands"
                        if ref else "Type a command (/help), or @name message")
-        self.input.placeholder = placeholder
+        self.input.placeholder = Content(placeholder)  # a name with brackets is not markup
+        if ref == self._chat_ref:
+            return
         self.cancel_draft()
+        text = self.input.text
+        if text.strip():
+            self._unsent[self._chat_ref] = text
+        else:
+            self._unsent.pop(self._chat_ref, None)
+        self._chat_ref = ref
+        self.input.text = self._unsent.pop(ref, "")
+        self.input.move_cursor(self.input.document.end)
 
     def start_draft(self, draft: Draft) -> None:
         self.draft = draft
         verb = "Replying to" if draft.kind == "reply" else "Editing"
-        self.query_one("#draft", Static).update(
-            f"[b]{verb}[/b] {draft.author}: {preview(draft.row.text, 60)}   [dim](Esc cancels)[/]")
+        banner = Text.assemble((verb, "bold"), f" {draft.author}: {preview(draft.row.text, 60)}",
+                               ("   (Esc cancels)", "dim"))  # never markup: peers write the text
+        self.query_one("#draft", Static).update(banner)
         self.add_class("-draft")
         if draft.kind == "edit":
             self.input.text = draft.row.text

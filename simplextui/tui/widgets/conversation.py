@@ -12,6 +12,7 @@ removed...) are drawn as a centred, dimmed line.
 
 from __future__ import annotations
 
+import textwrap
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -144,6 +145,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         self._cache.clear()
         self.hint = "Loading…"
         self._relayout()
+        self.refresh_bindings()
         self._load("latest")
 
     def close(self, hint: str | None = None) -> None:
@@ -467,7 +469,8 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
         return Strip([Segment(text, style)]).apply_style(base).adjust_cell_length(width, base)
 
     def _hint_line(self, y: int, width: int, base: Style) -> Strip:
-        lines = self.hint.split("\n")
+        lines = [part for line in self.hint.split("\n")
+                 for part in (textwrap.wrap(line, max(10, width - 2)) or [""])]
         top = max(0, (self.scrollable_content_region.height - len(lines)) // 2)
         if top <= y < top + len(lines):
             text = lines[y - top]
@@ -577,6 +580,7 @@ class Conversation(WorkerErrors, ScrollView, can_focus=True):
     def action_compose(self) -> None:
         self.selected_msg_id = None
         self.refresh()
+        self.refresh_bindings()
         self.post_message(self.Compose())
 
     def on_click(self, event: events.Click) -> None:

@@ -27,6 +27,8 @@ class StatusBar(Static):
     problem: reactive[str] = reactive("")
 
     def render(self) -> Text:
+        """Who you are, then trouble (first: it must never be cut off), then the server; the
+        note on the embedded server is left out when it would not fit."""
         def style(component: str, partial: bool = True) -> Style:
             return foreground(self, component)
 
@@ -34,13 +36,17 @@ class StatusBar(Static):
         if self.user:
             text.append(f"@{self.user}", "bold")
             text.append("  ")
+        if self.problem:
+            text.append("⚠ ", style("status-bar--problem", partial=True))
+            text.append(self.problem, style("status-bar--problem", partial=True))
+            text.append("   ")
         if self.embedded:
             text.append("● ", style("status-bar--embedded", partial=True))
-            text.append(f"{self.server} (in this process; contacts must reach this machine)")
+            text.append(self.server)
+            note = " (in this process; contacts must reach this machine)"
+            if text.cell_len + len(note) <= self.content_region.width:
+                text.append(note)
         else:
             text.append("● ", style("status-bar--ok", partial=True))
             text.append(self.server)
-        if self.problem:
-            text.append("   ⚠ ", style("status-bar--problem", partial=True))
-            text.append(self.problem, style("status-bar--problem", partial=True))
         return text

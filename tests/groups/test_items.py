@@ -16,7 +16,7 @@ from simplextui.chat.events import (
     MessageUpdated,
     ReactionChanged,
 )
-from simplextui.protocol.chat_events import MsgContent, MsgDelete, MsgUpdate
+from simplextui.protocol.chat_events import MsgContent, MsgDelete, MsgNew, MsgUpdate, Quote
 from tests.chat.helpers import Pair, connect, error, ok
 from tests.groups.helpers import (
     MESH_WAIT,
@@ -221,3 +221,20 @@ async def test_tail_of_all_chats_has_group_messages_too(make_user: Any) -> None:
     assert messages[2].msg_id == reply.msg_id and messages[2].quote is not None
     assert messages[2].quote.from_ == "bob"
     assert [m.text for m in (await ok(alice[0], "/tail 1")).messages] == ["noted"]
+
+
+async def test_a_reply_cannot_put_words_in_the_quoted_authors_mouth(trio: list[Pair]) -> None:
+    """bob's modified client quotes alice's real message with other words, naming carol as
+    its author: receivers show alice's words and alice, from their own copy."""
+    alice, bob, carol = trio
+    said = await ok(alice[0], "#team lunch is at noon")
+    for _, rec in (bob, carol):
+        await rec.wait(MessageReceived, T, msg_id=said.msg_id)
+    carol_id = await member_id(alice, "carol")
+    forged = MsgNew(MsgContent("see?"), Quote(said.msg_id, MsgContent("lunch is cancelled"),
+                                              member_id=carol_id))
+    await forge(bob, forged)
+    for name, rec in (("alice", alice[1]), ("carol", carol[1])):
+        got = await rec.wait(MessageReceived, T, text="see?")
+        assert got.quote is not None, name
+        assert (got.quote.text, got.quote.from_) == ("lunch is at noon", "alice"), name

@@ -33,7 +33,12 @@ from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage, close_group, drop_member, leave_now
 from simplextui.chat.groups.delivery import deliveries_of
 from simplextui.chat.groups.history import receive_history, send_history
-from simplextui.chat.groups.items import ITEM_EVENTS, GroupItems, quote_columns, quote_view
+from simplextui.chat.groups.items import (
+    ITEM_EVENTS,
+    GroupItems,
+    checked_quote_columns,
+    quote_view,
+)
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import send_pending
@@ -252,9 +257,15 @@ class GroupInbound:
         except ChatEventError as exc:
             log.warning("malformed group message from %s ignored: %s", member.local_name, exc)
             message = None
-        if message is not None and not isinstance(message.event, UnknownEvent):
+        change = None if message is None else self.items.seen.key(group, member, message)
+        if change is not None and self.items.seen.seen(change):
+            log.info("#%s: a change already received from its author ignored (from %s)",
+                     group.local_name, member.local_name)
+        elif message is not None and not isinstance(message.event, UnknownEvent):
             try:
                 await self._dispatch(group, member, message, event.broker_ts_ms, emitted)
+                if change is not None and not isinstance(message.event, MsgForward):
+                    self.items.seen.add(change)  # direct: its author is this connection's
             except AgentError as exc:
                 if is_transient(exc):  # not processed: handled again later (see retry.py)
                     delay = self.redelivery.schedule(event)
@@ -554,7 +565,7 @@ class GroupInbound:
                 return
             async with self.ctx.tx() as s:
                 columns = (None if event.quote is None
-                           else quote_columns(group, event.quote, author))
+                           else await checked_quote_columns(s, group, event.quote, author))
                 item = await gq.insert_item(s, group.id, author, message.msg_id,
                                             event.content.text, forwarded=forwarded, sent_at=ts,
                                             quote=columns)

@@ -12,10 +12,11 @@ a moderation comes from an admin or owner whose role is not below the author's.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat import messages as items_q
@@ -37,6 +38,7 @@ from simplextui.chat.refs import ByMsgId, MsgRef
 from simplextui.chat.responses import ChatResponse, SentResponse
 from simplextui.chat.view import QuoteView
 from simplextui.protocol.chat_events import (
+    ChatMessage,
     MsgContent,
     MsgDelete,
     MsgNew,
@@ -46,7 +48,7 @@ from simplextui.protocol.chat_events import (
     encode_chat_message,
     new_msg_id,
 )
-from simplextui.protocol.group_events import GroupRole
+from simplextui.protocol.group_events import GroupRole, MsgForward
 from simplextui.store.chat_models import (
     ChatItem,
     ChatReaction,
@@ -57,11 +59,24 @@ from simplextui.store.chat_models import (
     ItemKind,
 )
 
-__all__ = ["ITEM_EVENTS", "GroupItems", "post_message", "quote_columns", "quote_view"]
+__all__ = [
+    "ITEM_EVENTS",
+    "MAX_MEMBER_REACTIONS",
+    "GroupItems",
+    "SeenChanges",
+    "checked_quote_columns",
+    "post_message",
+    "quote_columns",
+    "quote_view",
+]
 
 log = logging.getLogger("simplextui.chat.groups")
 
 ITEM_EVENTS = (MsgUpdate, MsgDelete, MsgReact)  # about an earlier message of the group
+
+# Distinct reactions one member keeps on one message (SimpleX's limit): more are refused, so a
+# modified client cannot flood every member's database (and pending copies) with them.
+MAX_MEMBER_REACTIONS = 3
 
 
 async def post_message(ctx: ChatContext, group: Group, event: MsgNew) -> SentResponse:
@@ -103,6 +118,22 @@ def quote_columns(group: Group, quote: Quote, author: GroupMember | None) -> dic
             "quote_sent": mine, "quote_member_id": member_id}
 
 
+async def checked_quote_columns(s: AsyncSession, group: Group, quote: Quote,
+                                author: GroupMember) -> dict[str, object]:
+    """``quote_columns`` of a received reply, its author and text taken from this user's own
+    copy of the quoted message when there is one: a member cannot show others words the
+    quoted author never wrote, nor name someone else as its author."""
+    columns = quote_columns(group, quote, author)
+    quoted = (await s.execute(select(ChatItem).where(
+        ChatItem.group_id == group.id, ChatItem.shared_msg_id == quote.msg_id,
+        ChatItem.kind == ItemKind.MSG, ChatItem.deleted.is_(False)))).scalar_one_or_none()
+    if quoted is not None:
+        mine = quoted.direction == Direction.SND
+        columns.update(quote_text=quoted.text, quote_sent=mine,
+                       quote_member_id=None if mine else await _author_member_id(s, quoted))
+    return columns
+
+
 async def quote_view(s: AsyncSession, ctx: ChatContext, group: Group, item: ChatItem
                      ) -> QuoteView | None:
     """The quote of group item ``item``, its author named as this user sees them."""
@@ -122,6 +153,7 @@ class GroupItems:
 
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
+        self.seen = SeenChanges()
 
     def handlers(self) -> dict[type, Callable[[Any], Awaitable[ChatResponse]]]:
         return {gc.ReplyGroup: self.reply, gc.EditGroupMessage: self.edit,
@@ -139,7 +171,7 @@ class GroupItems:
         return await post_message(self.ctx, group, MsgNew(MsgContent(cmd.text), quote))
 
     async def edit(self, cmd: gc.EditGroupMessage) -> ChatResponse:
-        group = await self._group(cmd.group)
+        group = await self._not_observer(cmd.group, "edit messages")
         async with self.ctx.db.session() as s:
             item = await self._find(s, group, cmd.ref, own=True)
         if item.text == cmd.text:
@@ -153,7 +185,7 @@ class GroupItems:
 
     async def delete(self, cmd: gc.DeleteGroupMessage) -> ChatResponse:
         """This user's own message, or (moderation) another member's: for everyone."""
-        group = await self._group(cmd.group)
+        group = await self._not_observer(cmd.group, "delete messages")
         async with self.ctx.db.session() as s:
             item = await self._find(s, group, cmd.ref, own=None)
             author = await _author(s, item)
@@ -185,9 +217,12 @@ class GroupItems:
             given = (await s.execute(select(ChatReaction.id).where(
                 ChatReaction.item_id == item.id, ChatReaction.sent.is_(True),
                 ChatReaction.reaction == cmd.reaction))).first() is not None
+            mine = await _reaction_count(s, item.id, None)
         if given == cmd.add:  # as in direct chats (and SimpleX): say so, send nothing
             raise ChatError(f"you already reacted {cmd.reaction} to it" if cmd.add
                             else f"you have no {cmd.reaction} reaction on it to remove")
+        if cmd.add and mine >= MAX_MEMBER_REACTIONS:  # the others would drop it
+            raise ChatError(f"at most {MAX_MEMBER_REACTIONS} reactions of yours per message")
         await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
         async with self.ctx.tx() as s:
             await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)
@@ -197,6 +232,14 @@ class GroupItems:
         from simplextui.chat.groups.lookup import find_group
 
         return await find_group(self.ctx, name, GroupStatus.CONNECTED)
+
+    async def _not_observer(self, name: str, what: str) -> Group:
+        """The group; refused to an observer, as every member refuses its changes (its copy
+        would differ from everyone else's)."""
+        group = await self._group(name)
+        if GroupRole(group.role) is GroupRole.OBSERVER:
+            raise ChatError(f"#{group.local_name}: observers cannot {what}")
+        return group
 
     async def _send(self, group: Group, event: MsgUpdate | MsgDelete | MsgReact) -> None:
         message = wrap(event)
@@ -266,6 +309,11 @@ class GroupItems:
                          group.local_name, type(event).__name__)
                 return
             if isinstance(event, MsgReact):
+                if event.add and await _reaction_count(s, item.id, author.id) \
+                        >= MAX_MEMBER_REACTIONS:
+                    log.warning("#%s: more than %d reactions of %s to one message refused",
+                                group.local_name, MAX_MEMBER_REACTIONS, name)
+                    return
                 if await items_q.set_reaction(s, item.id, False, event.reaction, event.add,
                                               member_id=author.id):
                     out.append(ReactionChanged(chat, name, event.msg_id, event.reaction,
@@ -292,14 +340,64 @@ class GroupItems:
             wrote, role = item.direction == Direction.SND, GroupRole(group.role)
         else:
             author = await gq.member_by_id(s, group.id, author_id)
-            wrote = author is not None and _authored_by(item, author)
-            role = GroupRole(author.role) if author is not None else GroupRole.MEMBER
+            if author is not None:
+                wrote, role = _authored_by(item, author), GroupRole(author.role)
+            else:  # history of a member unknown here (it left before this user joined)
+                wrote = item.direction == Direction.RCV and item.author_member_id == author_id
+                role = GroupRole.MEMBER
         mine = GroupRole(moderator.role)
         if not wrote or mine.rank < GroupRole.ADMIN.rank or mine.rank < role.rank:
             log.warning("#%s: deletion by %s of a message it may not delete refused",
                         group.local_name, moderator.local_name)
             return False
         return True
+
+
+async def _reaction_count(s: AsyncSession, item_id: int, member_id: int | None) -> int:
+    """How many reactions ``member_id`` (None: this user) keeps on item ``item_id``."""
+    by = (ChatReaction.sent.is_(True) if member_id is None
+          else ChatReaction.member_id == member_id)
+    return (await s.scalar(select(func.count()).select_from(ChatReaction).where(
+        ChatReaction.item_id == item_id, by))) or 0
+
+
+ChangeKey = tuple[int, str, str]  # (group id, author's member id, the change's message id)
+
+
+class SeenChanges:
+    """Edits, deletions and reactions already received directly from their author.
+
+    A change sent while a pair is not connected travels twice: forwarded by the introducer,
+    and kept by the author for the member, sent directly once they connect. The forwarded copy
+    can come much later (the introducer was offline), after newer changes: applied then, it
+    would bring an older text or a removed reaction back. Both copies carry the change's own
+    message id, so a forwarded change whose direct copy was seen is dropped. Only direct copies
+    are recorded (their author is the connection's member; a forwarded one may be forged).
+    Kept in memory, bounded: a copy forwarded across a restart is not recognised."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._keys: OrderedDict[ChangeKey, None] = OrderedDict()
+
+    @staticmethod
+    def key(group: Group, sender: GroupMember, message: ChatMessage) -> ChangeKey | None:
+        """The change ``message`` (from ``sender``, directly or forwarded) carries, if any."""
+        event = message.event
+        if isinstance(event, ITEM_EVENTS):
+            return group.id, sender.member_id, message.msg_id
+        if isinstance(event, MsgForward) and not event.history \
+                and isinstance(event.msg.event, ITEM_EVENTS):
+            return group.id, event.member_id, event.msg.msg_id
+        return None
+
+    def seen(self, key: ChangeKey) -> bool:
+        return key in self._keys
+
+    def add(self, key: ChangeKey) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._limit:
+            self._keys.popitem(last=False)
 
 
 def _authored_by(item: ChatItem, member: GroupMember) -> bool:

@@ -3,8 +3,10 @@
 Like direct messages (``chat/resend.py``): sending a group message commits its item first and
 then hands it to the agent for every connected member; a process that ends in between leaves
 an item ``pending`` with no delivery row, in no outbox. At start each such item is sent to the
-members connected now, under its own shared message id (a member that has it already, e.g.
-from the pending copy kept for members not connected at the time, drops the repeat).
+members connected now that were members when it was written (one who joined later must not get
+what was said before it came: history may be off), under its own shared message id (a member
+that has it already, e.g. from the pending copy kept for members not connected at the time,
+drops the repeat).
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ async def resend_unsent_group_items(ctx: ChatContext) -> int:
             quote = Quote(item.quote_msg_id, MsgContent(item.quote_text or ""),
                           sent=bool(item.quote_sent), member_id=item.quote_member_id)
         message = ChatMessage(item.shared_msg_id, MsgNew(MsgContent(item.text), quote))
-        async with ctx.db.session() as s:
-            members = await gq.connected_members(s, group.id)
+        async with ctx.db.session() as s:  # not to members who came after it was written
+            members = [m for m in await gq.connected_members(s, group.id)
+                       if m.created_at <= item.created_at]
         if not members:
             continue  # nobody to send to yet (members not connected get the pending copy)
         deliveries.begin()

@@ -265,13 +265,16 @@ class Agent:
 
     # --------------------------------------------------------------------- messages
 
-    async def send(self, conn_id: str, body: bytes) -> int:
+    async def send(self, conn_id: str, body: bytes, *, receipt: bool = True) -> int:
         """Encrypt and commit (ratchet state + outbox row, one transaction); returns the
-        agent message id. The outbox sends it, retrying until the server accepts it."""
+        agent message id. The outbox sends it, retrying until the server accepts it.
+        ``receipt=False``: the peer sends no delivery receipt for it, and no ``MessageSent``
+        or ``DeliveryReceipt`` comes for it (protocol messages of the chat layer)."""
         _check_body(body)
-        return (await send_payloads(self._ctx, conn_id, [wire.Msg(body)]))[0]
+        return (await send_payloads(self._ctx, conn_id, [wire.Msg(body, receipt)]))[0]
 
-    async def send_many(self, items: Sequence[tuple[str, bytes]]) -> list[int]:
+    async def send_many(self, items: Sequence[tuple[str, bytes]], *,
+                        receipt: bool = True) -> list[int]:
         """Send many messages (e.g. one per group member) in ONE transaction; returns the
         agent message ids in order. All or nothing: on any error nothing is committed."""
         for _, body in items:
@@ -284,7 +287,7 @@ class Agent:
             for live in lives.values():
                 check_open(live)
             try:
-                rows = [encrypt_payload(lives[conn_id], wire.Msg(body))
+                rows = [encrypt_payload(lives[conn_id], wire.Msg(body, receipt))
                         for conn_id, body in items]
                 states = {conn_id: sent_state(live) for conn_id, live in lives.items()}
 

@@ -18,13 +18,15 @@ from simplextui.agent.errors import ConnectionNotReady
 from simplextui.agent.events import IntegrityKind, IntegrityStatus
 from simplextui.protocol import agent as wire
 
-PayloadKind = str  # MSG RCVD QCONT DEL INFO
+PayloadKind = str  # MSG MSGN RCVD QCONT DEL INFO
 
 
 def kind_of(payload: wire.Payload) -> PayloadKind:
     match payload:
-        case wire.Msg():
+        case wire.Msg(receipt=True):
             return "MSG"
+        case wire.Msg():
+            return "MSGN"  # no receipt wanted: deleted once the server took it
         case wire.Receipts():
             return "RCVD"
         case wire.QuotaContinue():

@@ -525,7 +525,7 @@ def _apply(c: Connection, conn_id: str, joined: bool, msg: wire.AgentMessage,
     if isinstance(payload, wire.Msg):
         repo.insert_inbox(c, conn_id=conn_id, agent_msg_id=msg.agent_msg_id, body=payload.body,
                           msg_hash=msg.msg_hash, broker_ts_ms=broker_ts_ms,
-                          integrity=status.to_text())
+                          integrity=status.to_text(), receipt=payload.receipt)
         out.received = MessageReceived(conn_id, msg.agent_msg_id, payload.body, broker_ts_ms,
                                        status)
         return

@@ -303,12 +303,13 @@ def sent_message(c: Connection, conn_id: str, agent_msg_id: int) -> Any:
 
 
 def insert_inbox(c: Connection, *, conn_id: str, agent_msg_id: int, body: bytes,
-                 msg_hash: bytes, broker_ts_ms: int, integrity: str) -> None:
+                 msg_hash: bytes, broker_ts_ms: int, integrity: str,
+                 receipt: bool = True) -> None:
     """Hot."""
     c.exec_driver_sql(
         "INSERT INTO agent_inbox (conn_id, agent_msg_id, body, msg_hash, broker_ts_ms, "
-        "integrity, processed) VALUES (?, ?, ?, ?, ?, ?, 0)",
-        (conn_id, agent_msg_id, body, msg_hash, broker_ts_ms, integrity))
+        "integrity, processed, receipt) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+        (conn_id, agent_msg_id, body, msg_hash, broker_ts_ms, integrity, receipt))
 
 
 def unprocessed_inbox(c: Connection) -> list[Any]:
@@ -317,6 +318,11 @@ def unprocessed_inbox(c: Connection) -> list[Any]:
 
 
 def mark_processed(c: Connection, conn_id: str, agent_msg_id: int) -> int:
+    """Mark a message processed: kept for its receipt (1 returned), or deleted at once when
+    its sender wants none (0 returned, as for a repeat)."""
+    c.exec_driver_sql(
+        "DELETE FROM agent_inbox WHERE conn_id = ? AND agent_msg_id = ? AND receipt = 0",
+        (conn_id, agent_msg_id))
     result = c.exec_driver_sql(
         "UPDATE agent_inbox SET processed = 1 WHERE conn_id = ? AND agent_msg_id = ? "
         "AND processed = 0", (conn_id, agent_msg_id))

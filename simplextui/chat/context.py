@@ -17,7 +17,13 @@ from simplextui.chat.errors import ChatError
 from simplextui.chat.events import ChatEvent, MessageStatus
 from simplextui.chat.view import MessageView, QuoteView, ReactionView
 from simplextui.protocol.chat_events import ChatEvent as WireEvent
-from simplextui.protocol.chat_events import ChatMessage, Quote, encode_chat_message, new_msg_id
+from simplextui.protocol.chat_events import (
+    ChatMessage,
+    MsgNew,
+    Quote,
+    encode_chat_message,
+    new_msg_id,
+)
 from simplextui.store.chat_models import (
     ChatItem,
     ChatReaction,
@@ -29,7 +35,12 @@ from simplextui.store.chat_models import (
 )
 from simplextui.store.db import Database
 
-__all__ = ["ChatContext"]
+__all__ = ["ChatContext", "wants_receipt"]
+
+
+def wants_receipt(event: WireEvent) -> bool:
+    """Does a chat event ask the peer's agent for a delivery receipt? New messages only."""
+    return isinstance(event, MsgNew)
 
 log = logging.getLogger("simplextui.chat")
 
@@ -77,10 +88,12 @@ class ChatContext:
 
     async def send_event(self, conn_id: str, event: WireEvent, msg_id: str | None = None
                          ) -> tuple[str, int]:
-        """Encode and hand one chat event to the agent's outbox; (shared id, agent id)."""
+        """Encode and hand one chat event to the agent's outbox; (shared id, agent id).
+        Only new messages ask for a delivery receipt (as SimpleX): edits, reactions, read
+        receipts and protocol events (group introductions...) would double the traffic."""
         msg_id = msg_id or new_msg_id()
         body = encode_chat_message(ChatMessage(msg_id, event))
-        return msg_id, await self.agent.send(conn_id, body)
+        return msg_id, await self.agent.send(conn_id, body, receipt=wants_receipt(event))
 
     async def send_item(self, contact: Contact, event: WireEvent, text: str,
                         quote: Quote | None) -> ChatItem:

@@ -329,6 +329,7 @@ def decode_contact_request(data: bytes) -> ContactRequestBody:
 
 _K_INFO = ord("I")
 _K_MSG = ord("M")
+_K_MSG_NO_RECEIPT = ord("N")  # a MSG whose sender wants no delivery receipt
 _K_RCVD = ord("V")
 _K_QCONT = ord("Q")
 _K_DEL = ord("D")
@@ -344,7 +345,10 @@ class Info:
 
 @dataclass(frozen=True, slots=True)
 class Msg:
+    """MSG: a chat-layer message; ``receipt=False`` (kind ``N``) asks for no RCVD."""
+
     body: bytes
+    receipt: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,7 +396,7 @@ def encode_payload(p: Payload) -> bytes:
         if len(p.body) > MAX_MESSAGE_BODY:
             raise ProtocolError(ErrorCode.LARGE_MSG,
                                 f"message of {len(p.body)} bytes over {MAX_MESSAGE_BODY}")
-        return codec.u8(_K_MSG) + p.body
+        return codec.u8(_K_MSG if p.receipt else _K_MSG_NO_RECEIPT) + p.body
     if isinstance(p, Info):
         if len(p.info) > MAX_INFO:
             raise ProtocolError(ErrorCode.LARGE_MSG, f"connection info over {MAX_INFO} bytes")
@@ -453,6 +457,8 @@ def decode_agent_message(padded: bytes) -> AgentMessage:
 def _read_payload(kind: int, r: Reader) -> Payload:
     if kind == _K_MSG:
         return Msg(r.rest())
+    if kind == _K_MSG_NO_RECEIPT:
+        return Msg(r.rest(), receipt=False)
     if kind == _K_INFO:
         flag = r.u8()
         if flag not in (0, 1):

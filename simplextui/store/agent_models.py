@@ -105,6 +105,8 @@ class AgentInbox(Base):
     broker_ts_ms: Mapped[int]
     integrity: Mapped[str] = mapped_column(String(64))  # ok | skipped:A:B | bad_hash | bad_id
     processed: Mapped[bool] = mapped_column(default=False)
+    # False: its sender wants no delivery receipt (kind N): deleted once processed
+    receipt: Mapped[bool] = mapped_column(default=True, server_default="1")
 
     __table_args__ = (
         Index("ix_agent_inbox_conn_msg", "conn_id", "agent_msg_id"),

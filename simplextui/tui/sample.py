@@ -113,10 +113,11 @@ class SampleAgent:
 
     async def reject_request(self, request_id: str) -> None: ...
 
-    async def send(self, conn_id: str, body: bytes) -> int:
+    async def send(self, conn_id: str, body: bytes, *, receipt: bool = True) -> int:
         return next(self._ids)
 
-    async def send_many(self, items: Sequence[tuple[str, bytes]]) -> list[int]:
+    async def send_many(self, items: Sequence[tuple[str, bytes]], *,
+                        receipt: bool = True) -> list[int]:
         return [next(self._ids) for _ in items]
 
     async def message_processed(self, conn_id: str, agent_msg_id: int) -> None: ...

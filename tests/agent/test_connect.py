@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from simplextui.agent import (
     AgentError,
@@ -146,3 +147,26 @@ async def test_joining_a_link_of_ones_own_is_refused(server: EmbeddedServer,
     b_conn = await bob.a.join(invitation, b"bob")  # others still can
     await alice.wait_event(Connected, conn_id=a_conn)
     await bob.wait_event(Connected, conn_id=b_conn)
+
+
+async def test_a_message_sent_without_receipt(server: EmbeddedServer,
+                                              make_peer: MakePeer) -> None:
+    """``receipt=False`` (kind N): delivered like any message, in order, but no RCVD comes
+    back, no sent event, and neither side keeps a row for it."""
+    alice = await make_peer("alice", [server.address])
+    bob = await make_peer("bob", [server.address])
+    a_conn, b_conn = await connect(alice, bob)
+    quiet = await alice.a.send(a_conn, b"protocol", receipt=False)
+    [loud] = await alice.a.send_many([(a_conn, b"content")])
+    assert await bob.wait_bodies(b_conn, 2) == [b"protocol", b"content"]
+    await alice.wait_event(DeliveryReceipt, conn_id=a_conn, agent_msg_id=loud)
+    assert [e.agent_msg_id for e in alice.of(DeliveryReceipt, conn_id=a_conn)] == [loud]
+    assert quiet not in {e.agent_msg_id for e in alice.of(MessageSent, conn_id=a_conn)}
+    assert alice.db is not None and bob.db is not None
+    async with alice.db.session() as s:
+        left = (await s.execute(text("SELECT count(*) FROM agent_outbox WHERE conn_id = :c"),
+                                {"c": a_conn})).scalar_one()
+    async with bob.db.session() as s:
+        kept = (await s.execute(text("SELECT count(*) FROM agent_inbox WHERE conn_id = :c"),
+                                {"c": b_conn})).scalar_one()
+    assert (left, kept) == (0, 0)  # the receipted one went with its receipt

@@ -93,6 +93,7 @@ def test_envelopes_strict() -> None:
 @pytest.mark.parametrize("payload", [
     wire.Msg(b""),
     wire.Msg(b"hello"),
+    wire.Msg(b"no receipt wanted", receipt=False),
     wire.Msg(os.urandom(wire.MAX_MESSAGE_BODY)),
     wire.Info(b"profile"),
     wire.Info(b"", QUEUE),

@@ -71,7 +71,7 @@ async def send_history(ctx: ChatContext, group: Group, new: GroupMember) -> int:
         bodies.append((new.conn_id, body))
     if not bodies:
         return 0
-    await ctx.agent.send_many(bodies)
+    await ctx.agent.send_many(bodies, receipt=False)  # history: no delivery status
     return len(bodies)
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from simplextui.agent.errors import ConnectionNotFound, ConnectionNotReady
-from simplextui.chat.context import ChatContext
+from simplextui.chat.context import ChatContext, wants_receipt
 from simplextui.chat.profiles import profile_of
 from simplextui.protocol.chat_events import (
     ChatEvent,
@@ -31,19 +31,22 @@ def member_self_info(ctx: ChatContext, group: Group) -> bytes:
 async def send_to_many(ctx: ChatContext, conn_ids: Sequence[str], message: ChatMessage
                        ) -> dict[str, int]:
     """One message to many member connections, committed in one agent transaction; the
-    agent message id on each connection that took it."""
+    agent message id on each connection that took it. Only new messages ask for delivery
+    receipts (their delivery status counts them); protocol events and forwards do not."""
     if not conn_ids:
         return {}
     body = encode_chat_message(message)
+    receipt = wants_receipt(message.event)
     try:
-        ids = await ctx.agent.send_many([(conn_id, body) for conn_id in conn_ids])
+        ids = await ctx.agent.send_many([(conn_id, body) for conn_id in conn_ids],
+                                        receipt=receipt)
     except (ConnectionNotFound, ConnectionNotReady):
         # one connection went meanwhile (a leave or removal being applied): the others must
         # still get it, each in its own transaction
         sent: dict[str, int] = {}
         for conn_id in conn_ids:
             try:
-                sent[conn_id] = await ctx.agent.send(conn_id, body)
+                sent[conn_id] = await ctx.agent.send(conn_id, body, receipt=receipt)
             except (ConnectionNotFound, ConnectionNotReady) as exc:
                 log.info("member connection %s is gone: not sent there (%s)", conn_id, exc)
         return sent

@@ -63,3 +63,29 @@ def test_created_group_name_from_the_answer() -> None:
     assert created_name(answer, "team") == "team_1"
     assert created_name(OkResponse("done"), "team") == "team"
     assert created_name(OkResponse("group #x created", group="team_2"), "team") == "team_2"
+
+
+def test_a_deleted_message_shows_no_reactions() -> None:
+    from datetime import UTC
+
+    from rich.console import Console
+    from rich.style import Style
+
+    from simplextui.tui.data import ItemRow
+    from simplextui.tui.widgets.render import MessageStyles, render_message
+
+    plain = Style()
+    styles = MessageStyles(*(plain,) * 11)
+    row = ItemRow(id=1, msg_id="m", mine=False, text="", status="new", ts=0, deleted=True,
+                  reactions=(("👍", True), ("❤️", False)))
+
+    def text_of(r: ItemRow) -> str:
+        strips = render_message(r, width=60, name="bob", name_width=5, peer_name="bob",
+                                my_name="me", tz=UTC, console=Console(width=60),
+                                styles=styles)
+        return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+    shown = text_of(row)
+    assert "message deleted" in shown and "👍" not in shown and "❤️" not in shown
+    from dataclasses import replace
+    assert "👍 1" in text_of(replace(row, deleted=False, text="hi"))

@@ -93,7 +93,7 @@ def render_message(row: ItemRow, *, width: int, name: str | None, name_width: in
             text.append(" (edited)", styles.meta)
     first_text_line = len(body)
     body.extend(text.wrap(console, body_width, overflow="fold"))
-    if row.reactions:
+    if row.reactions and not row.deleted:  # a deleted message keeps nothing to react to
         body.append(_reactions(row, styles))
 
     time_text = local_time(row.ts, tz).strftime("%H:%M")

@@ -153,3 +153,13 @@ def hold_forwards(users: list[Pair], needed: int) -> list[asyncio.Task[Any]]:
 
 async def _done() -> None:
     return None
+
+
+async def nothing() -> None:
+    """An awaitable that does nothing (what a held handler returns to its caller)."""
+    return None
+
+
+async def tail_by_id(user: Pair, chat: str = "#team", count: int = 50) -> dict[str, Any]:
+    """The chat's last ``count`` messages as ``user`` sees them, by message id."""
+    return {m.msg_id: m for m in (await ok(user[0], f"/tail {chat} {count}")).messages}

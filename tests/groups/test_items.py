@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from simplextui.chat.events import (
     MemberConnectedEvent,
     MessageDeleted,
@@ -25,23 +23,12 @@ from tests.groups.helpers import (
     forge,
     invite_and_accept,
     member_id,
+    nothing,
     probe,
     spy_authored,
+    tail_by_id,
     wait_mesh,
 )
-
-
-@pytest.fixture
-async def trio(make_user: Any) -> list[Pair]:
-    """alice (owner), bob and carol (members) of #team, every pair connected."""
-    users = [await make_user(n) for n in ("alice", "bob", "carol")]
-    await build_group(users)
-    await wait_mesh(users)
-    return users
-
-
-async def _tail(user: Pair) -> dict[str, Any]:
-    return {m.msg_id: m for m in (await ok(user[0], "/tail #team 20")).messages}
 
 
 async def test_reply_edit_react_delete_reach_every_member(trio: list[Pair]) -> None:
@@ -70,11 +57,11 @@ async def test_reply_edit_react_delete_reach_every_member(trio: list[Pair]) -> N
         assert (got_react.msg_id, got_react.reaction, got_react.add) == (first.msg_id, "👍", True)
     await bob[1].wait(ReactionChanged, T, from_="carol", reaction="❤️")
 
-    seen = (await _tail(bob))[first.msg_id]
+    seen = (await tail_by_id(bob))[first.msg_id]
     assert (seen.text, seen.edited) == ("hello everyone", True)
     assert sorted((r.reaction, r.from_) for r in seen.reactions) == [("❤️", "carol"),
                                                                      ("👍", "alice")]
-    replied = (await _tail(alice))[reply.msg_id]
+    replied = (await tail_by_id(alice))[reply.msg_id]
     assert replied.quote is not None and replied.quote.from_ == "bob"
 
     assert "already reacted" in await error(alice[0], "+1 #team hello")  # nothing sent
@@ -86,7 +73,7 @@ async def test_reply_edit_react_delete_reach_every_member(trio: list[Pair]) -> N
     await ok(bob[0], "\\ #team hello")
     for _, rec in (alice, carol):
         await rec.wait(MessageDeleted, T, msg_id=first.msg_id, from_="bob")
-    assert (await _tail(carol))[first.msg_id].deleted
+    assert (await tail_by_id(carol))[first.msg_id].deleted
     assert "no message" in await error(bob[0], "! #team (hello) again")
 
 
@@ -110,7 +97,7 @@ async def test_admins_moderate_members_do_not(trio: list[Pair]) -> None:
     await ok(alice[0], f"/delete #team {m.msg_id}")  # the owner moderates
     for _, rec in (bob, carol):  # carol's own copy goes too
         await rec.wait(MessageDeleted, T, msg_id=m.msg_id, from_="alice")
-    assert (await _tail(carol))[m.msg_id].deleted
+    assert (await tail_by_id(carol))[m.msg_id].deleted
 
 
 async def test_forged_changes_of_others_messages_are_refused(trio: list[Pair]) -> None:
@@ -124,7 +111,7 @@ async def test_forged_changes_of_others_messages_are_refused(trio: list[Pair]) -
                 MsgDelete(m.msg_id, carol_id))
     await probe(bob, [alice, carol])  # what bob sent before was processed
     for user in (alice, carol):
-        seen = (await _tail(user))[m.msg_id]
+        seen = (await tail_by_id(user))[m.msg_id]
         assert (seen.text, seen.edited, seen.deleted) == ("carol's words", False, False)
         assert not user[1].of(MessageUpdated) and not user[1].of(MessageDeleted)
 
@@ -145,7 +132,7 @@ async def test_changes_are_forwarded_while_a_pair_is_not_connected(make_user: An
 
     def hold(group: Any, sender: Any, event: Any) -> Any:  # not awaited inline: the
         held_tasks.append(asyncio.get_running_loop().create_task(held(group, sender, event)))
-        return _done()  # messages behind it on alice's connection go on meanwhile
+        return nothing()  # messages behind it on alice's connection go on meanwhile
 
     held_tasks: list[asyncio.Task[Any]] = []
     groups._member_forward = hold
@@ -171,9 +158,6 @@ async def test_changes_are_forwarded_while_a_pair_is_not_connected(make_user: An
     await ok(carol[0], "\\ #team thanks")
     await bob[1].wait(MessageDeleted, T, msg_id=reply.msg_id, from_="carol")
 
-
-async def _done() -> None:
-    return None
 
 
 async def test_a_message_committed_but_never_sent_goes_out_at_the_next_start(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from simplextui.chat.events import (
     MemberConnectedEvent,
     MemberLeft,
@@ -39,22 +37,11 @@ from tests.groups.helpers import (
     invite_and_accept,
     invite_and_join,
     member_id,
+    nothing,
     probe,
+    tail_by_id,
     wait_mesh,
 )
-
-
-@pytest.fixture
-async def trio(make_user: Any) -> list[Pair]:
-    """alice (owner), bob and carol (members) of #team, every pair connected."""
-    users = [await make_user(n) for n in ("alice", "bob", "carol")]
-    await build_group(users)
-    await wait_mesh(users)
-    return users
-
-
-async def _tail(user: Pair, chat: str = "#team") -> dict[str, Any]:
-    return {m.msg_id: m for m in (await ok(user[0], f"/tail {chat} 50")).messages}
 
 
 async def test_moderating_a_history_message_of_a_member_who_left_reaches_new_members(
@@ -74,7 +61,7 @@ async def test_moderating_a_history_message_of_a_member_who_left_reaches_new_mem
 
     await ok(alice[0], f"/delete #team {spam.msg_id}")
     await carol[1].wait(MessageDeleted, T, msg_id=spam.msg_id, from_="alice")
-    assert (await _tail(carol))[spam.msg_id].deleted
+    assert (await tail_by_id(carol))[spam.msg_id].deleted
 
 
 async def test_a_member_keeps_at_most_a_few_reactions_per_message(trio: list[Pair]) -> None:
@@ -89,14 +76,14 @@ async def test_a_member_keeps_at_most_a_few_reactions_per_message(trio: list[Pai
     await forge(bob, *flood)
     await probe(bob, [alice, carol])
     for user in (alice, carol):
-        seen = (await _tail(user))[m.msg_id]
+        seen = (await tail_by_id(user))[m.msg_id]
         by_bob = [r.reaction for r in seen.reactions if r.from_ == "bob"]
         assert by_bob == ["1", "2", "3"][:MAX_MEMBER_REACTIONS]
         assert len(user[1].of(ReactionChanged)) == MAX_MEMBER_REACTIONS
     # a removal makes room again
     await forge(bob, MsgReact(m.msg_id, "1", False), MsgReact(m.msg_id, "7", True))
     await probe(bob, [alice, carol], "probe 2")
-    by_bob = [r.reaction for r in (await _tail(alice))[m.msg_id].reactions if r.from_ == "bob"]
+    by_bob = [r.reaction for r in (await tail_by_id(alice))[m.msg_id].reactions if r.from_ == "bob"]
     assert sorted(by_bob) == ["2", "3", "7"]
 
     for reaction in ("👍", "❤️", "🚀"):
@@ -116,7 +103,7 @@ async def test_forwarded_changes_from_a_non_introducer_are_refused(trio: list[Pa
                   MsgDelete(m.msg_id)):
         await forge(bob, MsgForward(carol_id, "carol", 0, ChatMessage(new_msg_id(), inner)))
     await probe(bob, [alice, carol])
-    seen = (await _tail(alice))[m.msg_id]
+    seen = (await tail_by_id(alice))[m.msg_id]
     assert (seen.text, seen.edited, seen.deleted, seen.reactions) == (
         "carol's words", False, False, [])
     assert not alice[1].of(MessageUpdated) and not alice[1].of(MessageDeleted)
@@ -135,7 +122,7 @@ async def test_group_changes_do_not_reach_direct_chat_messages(trio: list[Pair])
         await forge(bob, MsgUpdate(msg_id, MsgContent("changed")), MsgReact(msg_id, "👎", True),
                     MsgDelete(msg_id))
     await probe(bob, [alice])
-    direct = await _tail(alice, "@bob")
+    direct = await tail_by_id(alice, "@bob")
     for msg_id, text in ((mine.msg_id, "just between us"), (theirs.msg_id, "and back")):
         assert (direct[msg_id].text, direct[msg_id].deleted, direct[msg_id].reactions) == (
             text, False, [])
@@ -159,7 +146,7 @@ async def test_an_observer_only_reads(make_user: Any) -> None:
     for _, rec in (alice, bob):
         await rec.wait(MemberLeft, T, group="team", member="carol")
     for user in (alice, bob):
-        seen = (await _tail(user))[m.msg_id]
+        seen = (await tail_by_id(user))[m.msg_id]
         assert (seen.text, seen.deleted, seen.reactions) == ("bob's words", False, [])
 
 
@@ -190,7 +177,7 @@ async def test_a_message_left_unsent_does_not_go_to_members_who_joined_after_it(
     await bob[1].wait(MessageReceived, T, msg_id=lost.msg_id)
     await probe(alice, [bob, carol])  # after the resend, on the same connections
     assert not [e for e in carol[1].of(MessageReceived) if e.msg_id == lost.msg_id]
-    assert lost.msg_id not in await _tail(carol)
+    assert lost.msg_id not in await tail_by_id(carol)
 
 
 async def test_a_late_forwarded_copy_does_not_undo_a_newer_change(make_user: Any) -> None:
@@ -213,7 +200,7 @@ async def test_a_late_forwarded_copy_does_not_undo_a_newer_change(make_user: Any
     def hold_invitation(group: Any, sender: Any, event: Any) -> Any:
         held.append(asyncio.get_running_loop().create_task(
             later(release_invitation, original_forward, group, sender, event)))
-        return _done()
+        return nothing()
 
     async def hold_forwarded_changes(event: Any) -> bool:
         try:
@@ -251,13 +238,10 @@ async def test_a_late_forwarded_copy_does_not_undo_a_newer_change(make_user: Any
     await asyncio.gather(*held)
     groups.message = original_message
     await probe(alice, [bob])
-    seen = await _tail(bob)
+    seen = await tail_by_id(bob)
     assert seen[mine.msg_id].text == "thanks v2"
     assert seen[first.msg_id].reactions == []
 
-
-async def _done() -> None:
-    return None
 
 
 async def test_a_member_made_observer_cannot_change_its_old_messages(trio: list[Pair]) -> None:
@@ -271,7 +255,7 @@ async def test_a_member_made_observer_cannot_change_its_old_messages(trio: list[
     await bob[1].wait(MemberRoleChanged, T, role="observer")
     assert "observers" in await error(bob[0], f"/edit #team {m.msg_id} changed")
     assert "observers" in await error(bob[0], f"/delete #team {m.msg_id}")
-    seen = (await _tail(bob))[m.msg_id]
+    seen = (await tail_by_id(bob))[m.msg_id]
     assert (seen.text, seen.edited, seen.deleted) == ("said while a member", False, False)
 
 
@@ -297,4 +281,4 @@ async def test_an_admin_moderates_admins_and_members_not_the_owner(trio: list[Pa
     await forge(bob, MsgDelete(owners.msg_id, await member_id(bob, "alice")))
     await probe(bob, [alice, carol])
     for user in (alice, carol):
-        assert not (await _tail(user))[owners.msg_id].deleted
+        assert not (await tail_by_id(user))[owners.msg_id].deleted

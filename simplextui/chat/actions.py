@@ -56,7 +56,6 @@ from simplextui.protocol.chat_events import (
 from simplextui.protocol.links import Link, LinkError, LinkKind, expect_kind, parse_link
 from simplextui.store.chat_models import (
     ChatItem,
-    ChatReaction,
     Contact,
     ContactStatus,
     Direction,
@@ -230,9 +229,8 @@ class Actions:
         contact = await self._contact(cmd.contact)
         conn_id = self.ctx.require_connected(contact)
         item = await self._find(contact, cmd.ref, None)
-        if await self._reacted(item.id, cmd.reaction) == cmd.add:  # as SimpleX: say so
-            raise ChatError(f"you already reacted {cmd.reaction} to it" if cmd.add
-                            else f"you have no {cmd.reaction} reaction on it to remove")
+        async with self.ctx.db.session() as s:
+            await items_q.refuse_unchanged_reaction(s, item.id, cmd.reaction, cmd.add)
         await self.ctx.send_event(conn_id, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
         async with self.ctx.tx() as s:
             await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)
@@ -370,14 +368,6 @@ class Actions:
     async def _contact(self, name: str) -> Contact:
         async with self.ctx.db.session() as s:
             return await self.ctx.contact(s, name)
-
-    async def _reacted(self, item_id: int, reaction: str) -> bool:
-        """Whether this user has ``reaction`` on the item."""
-        async with self.ctx.db.session() as s:
-            found = await s.execute(select(ChatReaction.id).where(
-                ChatReaction.item_id == item_id, ChatReaction.sent.is_(True),
-                ChatReaction.reaction == reaction).limit(1))
-            return found.first() is not None
 
     async def _find(self, contact: Contact, ref: c.MsgRef, direction: Direction | None
                     ) -> ChatItem:

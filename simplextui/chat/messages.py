@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.clock import now_ms
+from simplextui.chat.errors import ChatError
 from simplextui.protocol.chat_events import Quote
 from simplextui.store.chat_models import (
     ChatItem,
@@ -171,6 +172,18 @@ async def set_reaction(session: AsyncSession, item_id: int, sent: bool, reaction
                                           ChatReaction.reaction == reaction)
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def refuse_unchanged_reaction(session: AsyncSession, item_id: int, reaction: str,
+                                    add: bool) -> None:
+    """As SimpleX: adding a reaction this user already gave, or removing one it did not
+    give, is an error (and nothing is sent)."""
+    given = (await session.execute(select(ChatReaction.id).where(
+        ChatReaction.item_id == item_id, ChatReaction.sent.is_(True),
+        ChatReaction.reaction == reaction).limit(1))).first() is not None
+    if given == add:
+        raise ChatError(f"you already reacted {reaction} to it" if add
+                        else f"you have no {reaction} reaction on it to remove")
 
 
 async def reactions_of(session: AsyncSession, item_ids: Iterable[int]

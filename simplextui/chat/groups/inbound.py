@@ -37,7 +37,6 @@ from simplextui.chat.groups.items import (
     ITEM_EVENTS,
     GroupItems,
     checked_quote_columns,
-    quote_view,
 )
 from simplextui.chat.groups.joining import join_member
 from simplextui.chat.groups.notices import add_notice
@@ -46,6 +45,7 @@ from simplextui.chat.groups.races import catch_up
 from simplextui.chat.groups.rejection import rejected
 from simplextui.chat.groups.retry import Redelivery, is_transient
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
+from simplextui.chat.groups.views import quote_view
 from simplextui.protocol.chat_events import (
     ChatEventError,
     ChatMessage,
@@ -250,6 +250,7 @@ class GroupInbound:
         if group.status in _GONE:  # removed, left or deleted: what is still in flight is moot
             log.info("#%s: message from %s after this user was out ignored", group.local_name,
                      member.local_name)
+            self.redelivery.done(event)  # (it may have failed before the user was out)
             await self.ctx.agent.message_processed(event.conn_id, event.agent_msg_id)
             return True
         try:

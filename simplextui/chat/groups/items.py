@@ -36,7 +36,6 @@ from simplextui.chat.groups.pending import keep_pending
 from simplextui.chat.groups.send import send_to_many, wrap
 from simplextui.chat.refs import ByMsgId, MsgRef
 from simplextui.chat.responses import ChatResponse, SentResponse
-from simplextui.chat.view import QuoteView
 from simplextui.protocol.chat_events import (
     ChatMessage,
     MsgContent,
@@ -67,7 +66,6 @@ __all__ = [
     "checked_quote_columns",
     "post_message",
     "quote_columns",
-    "quote_view",
 ]
 
 log = logging.getLogger("simplextui.chat.groups")
@@ -132,20 +130,6 @@ async def checked_quote_columns(s: AsyncSession, group: Group, quote: Quote,
         columns.update(quote_text=quoted.text, quote_sent=mine,
                        quote_member_id=None if mine else await _author_member_id(s, quoted))
     return columns
-
-
-async def quote_view(s: AsyncSession, ctx: ChatContext, group: Group, item: ChatItem
-                     ) -> QuoteView | None:
-    """The quote of group item ``item``, its author named as this user sees them."""
-    if item.quote_msg_id is None:
-        return None
-    if item.quote_sent:
-        name = ctx.user.display_name
-    else:
-        member = (await gq.member_by_id(s, group.id, item.quote_member_id)
-                  if item.quote_member_id else None)
-        name = member.local_name or member.display_name if member else "a member"
-    return QuoteView(item.quote_msg_id, item.quote_text or "", name)
 
 
 class GroupItems:
@@ -214,13 +198,8 @@ class GroupItems:
             raise ChatError(f"#{group.local_name}: observers cannot react")
         async with self.ctx.db.session() as s:
             item = await self._find(s, group, cmd.ref, own=None)
-            given = (await s.execute(select(ChatReaction.id).where(
-                ChatReaction.item_id == item.id, ChatReaction.sent.is_(True),
-                ChatReaction.reaction == cmd.reaction))).first() is not None
+            await items_q.refuse_unchanged_reaction(s, item.id, cmd.reaction, cmd.add)
             mine = await _reaction_count(s, item.id, None)
-        if given == cmd.add:  # as in direct chats (and SimpleX): say so, send nothing
-            raise ChatError(f"you already reacted {cmd.reaction} to it" if cmd.add
-                            else f"you have no {cmd.reaction} reaction on it to remove")
         if cmd.add and mine >= MAX_MEMBER_REACTIONS:  # the others would drop it
             raise ChatError(f"at most {MAX_MEMBER_REACTIONS} reactions of yours per message")
         await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat import messages as items_q
 from simplextui.chat.context import ChatContext
+from simplextui.chat.groups import store as gq
 from simplextui.chat.view import MessageView, QuoteView, ReactionView
 from simplextui.store.chat_models import ChatItem, Direction, Group, GroupMember
 
-__all__ = ["group_item_views"]
+__all__ = ["group_item_views", "quote_view"]
 
 UNKNOWN = "a member"  # an author this user has no row for
 
@@ -52,3 +53,18 @@ async def group_item_views(s: AsyncSession, ctx: ChatContext, items: Sequence[Ch
             reactions=[ReactionView(r.reaction, me if r.sent else by_row.get(
                 r.member_id or 0, UNKNOWN)) for r in reactions.get(item.id, ())]))
     return views
+
+
+async def quote_view(s: AsyncSession, ctx: ChatContext, group: Group, item: ChatItem
+                     ) -> QuoteView | None:
+    """The quote of one group item (a message just received), named as in
+    :func:`group_item_views`."""
+    if item.quote_msg_id is None:
+        return None
+    if item.quote_sent:
+        name = ctx.user.display_name
+    else:
+        member = (await gq.member_by_id(s, group.id, item.quote_member_id)
+                  if item.quote_member_id else None)
+        name = (member.local_name or member.display_name) if member else UNKNOWN
+    return QuoteView(item.quote_msg_id, item.quote_text or "", name)

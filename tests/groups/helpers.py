@@ -163,3 +163,22 @@ async def nothing() -> None:
 async def tail_by_id(user: Pair, chat: str = "#team", count: int = 50) -> dict[str, Any]:
     """The chat's last ``count`` messages as ``user`` sees them, by message id."""
     return {m.msg_id: m for m in (await ok(user[0], f"/tail {chat} {count}")).messages}
+
+
+async def send_unsent(user: Pair, text: str, group: str = "team") -> Any:
+    """``user`` sends ``#group text`` but its agent never takes it (it refuses, as a process
+    ending between the commit and the outbox would leave it); the item, still pending."""
+    ctx: Any = user[0]._inbound.ctx  # type: ignore[union-attr]
+
+    async def crashed(items: Any, **_: Any) -> list[int]:
+        raise RuntimeError("the process ends here")
+
+    real = ctx.agent.send_many
+    ctx.agent.send_many = crashed
+    try:
+        await user[0].execute(f"#{group} {text}")
+    finally:
+        ctx.agent.send_many = real
+    lost = (await ok(user[0], f"/tail #{group} 1")).messages[0]
+    assert (lost.text, lost.status) == (text, "pending")
+    return lost

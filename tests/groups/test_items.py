@@ -25,6 +25,7 @@ from tests.groups.helpers import (
     member_id,
     nothing,
     probe,
+    send_unsent,
     spy_authored,
     tail_by_id,
     wait_mesh,
@@ -166,17 +167,7 @@ async def test_a_message_committed_but_never_sent_goes_out_at_the_next_start(
     agent refuses, as a crash would leave it): the next start sends it, under its own id."""
     alice, bob = await make_user("alice"), await make_user("bob")
     await build_group([alice, bob])
-    ctx: Any = alice[0]._inbound.ctx  # type: ignore[union-attr]
-
-    async def crashed(items: Any) -> list[int]:
-        raise RuntimeError("the process ends here")
-
-    real = ctx.agent.send_many
-    ctx.agent.send_many = crashed
-    await alice[0].execute("#team did this get through?")
-    ctx.agent.send_many = real
-    lost = (await ok(alice[0], "/tail #team 1")).messages[0]
-    assert (lost.text, lost.status) == ("did this get through?", "pending")
+    lost = await send_unsent(alice, "did this get through?")
 
     alice = await restart(alice)
     got = await bob[1].wait(MessageReceived, T, chat="#team", text="did this get through?")

@@ -39,6 +39,7 @@ from tests.groups.helpers import (
     member_id,
     nothing,
     probe,
+    send_unsent,
     tail_by_id,
     wait_mesh,
 )
@@ -158,17 +159,7 @@ async def test_a_message_left_unsent_does_not_go_to_members_who_joined_after_it(
     alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
     await build_group([alice, bob])
     await ok(alice[0], "/set history #team off")
-    ctx: Any = alice[0]._inbound.ctx  # type: ignore[union-attr]
-
-    async def crashed(items: Any) -> list[int]:
-        raise RuntimeError("the process ends here")
-
-    real = ctx.agent.send_many
-    ctx.agent.send_many = crashed
-    await alice[0].execute("#team before carol came")
-    ctx.agent.send_many = real
-    lost = (await ok(alice[0], "/tail #team 1")).messages[0]
-    assert lost.status == "pending"
+    lost = await send_unsent(alice, "before carol came")
     await connect(alice, carol, T)
     await invite_and_join(alice, carol, "team")
     await wait_mesh([alice, bob, carol])

@@ -4,7 +4,9 @@ Input, one per line: a command of the command language (``@bob hi``, ``/c``) or 
 ``{"corrId": "...", "cmd": "..."}``. Output, one JSON object per line, flushed: exactly one
 response per command (carrying ``corrId`` when one was given), and events as they happen (no
 ``corrId``). Every object has a ``type``. EOF on stdin, ``/quit``, SIGINT, SIGTERM or a closed
-stdout end the process cleanly. See ``docs/api.md``.
+stdout end the process cleanly. Requests with a corrId for ``/c`` and ``/c LINK`` run in the
+background (a server that does not answer holds no later command); everything else runs in
+order. See ``docs/api.md``.
 
 Without ``--server`` a queue server runs embedded in the same process on 127.0.0.1, with its data
 in ``<data_dir>/server``; the port picked the first time is remembered there, so the links made
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from simplextui.chat import datalock
+from simplextui.chat.commands import CommandError, Connect, CreateInvitation, parse_command
 from simplextui.chat.core import ChatCore
 from simplextui.chat.errors import ChatError
 from simplextui.chat.events import ChatEvent
@@ -40,7 +43,12 @@ __all__ = ["ENDPOINT_FILE", "Headless", "run_headless", "start_embedded_server"]
 log = logging.getLogger("simplextui.headless")
 ENDPOINT_FILE = "endpoint.json"  # the same file `simplextui server` writes
 MAX_LINE = 64 * 1024  # bytes, without the line end
+# of a longer line, the reader keeps this much (to find its corrId); the rest is dropped
+KEEP_LINE = 1024 * 1024
 READ_CHUNK = 64 * 1024
+# how long the end of input waits for commands still running in the background: longer than
+# the agent's own network timeouts, so that each normally gets its response
+DRAIN_TIMEOUT = 30.0
 
 
 async def start_embedded_server(data_dir: Path, host: str = "127.0.0.1") -> EmbeddedServer:
@@ -128,6 +136,9 @@ def _read_lines(stream: BinaryIO, loop: asyncio.AbstractEventLoop,
                 del buffer[:end + 1]
                 start = 0
                 loop.call_soon_threadsafe(queue.put_nowait, line)
+            # A line far too long is refused anyway: keep only its start (memory stays bounded
+            # whatever a client writes), drop the rest up to its line end.
+            del buffer[KEEP_LINE + 1:]
         if buffer:  # the last line without its line end
             loop.call_soon_threadsafe(queue.put_nowait, bytes(buffer))
     except (OSError, ValueError) as exc:
@@ -142,6 +153,13 @@ class Headless:
         self.core = core
         self.output = output
         self.stopping = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()  # see ``dispatch``
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """A stop signal: end now, without waiting for commands in the background."""
+        self._interrupted = True
+        self.stopping.set()
 
     async def on_event(self, event: ChatEvent) -> None:
         self._write(event.to_json())
@@ -153,28 +171,36 @@ class Headless:
 
     async def handle_line(self, raw: str) -> None:
         """Run one input line; write its one response (nothing for a blank line)."""
+        request = self._request(raw)
+        if request is not None:
+            await self._run(*request)
+
+    def _request(self, raw: str) -> tuple[str, object] | None:
+        """The command and corrId of one input line; None when there is nothing to run (a
+        blank line, or a malformed request, answered here)."""
         line = raw.strip()
         if not line:
-            return
+            return None
         corr_id: object = None
-        if line.startswith("{"):
-            try:
-                request = json.loads(line)
-                if not isinstance(request, dict):
-                    raise ValueError("expected a JSON object")
-                corr_id = request.get("corrId")
-                if corr_id is not None and not _valid_corr_id(corr_id):
-                    corr_id = None
-                    raise ValueError("corrId must be a string or a number")
-                command = request.get("cmd")
-                if not isinstance(command, str):
-                    raise ValueError('"cmd" must be a string with a command')
-            except ValueError as exc:  # json.JSONDecodeError is a ValueError
-                self._respond({"type": "error", "error": f"malformed JSON request: {exc}"},
-                              corr_id)
-                return
-        else:
-            command = line
+        if not line.startswith("{"):
+            return line, None
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("expected a JSON object")
+            corr_id = request.get("corrId")
+            if corr_id is not None and not _valid_corr_id(corr_id):
+                corr_id = None
+                raise ValueError("corrId must be a string or a number")
+            command = request.get("cmd")
+            if not isinstance(command, str):
+                raise ValueError('"cmd" must be a string with a command')
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            self._respond({"type": "error", "error": f"malformed JSON request: {exc}"}, corr_id)
+            return None
+        return command, corr_id
+
+    async def _run(self, command: str, corr_id: object) -> None:
         response = await self.core.execute(command)
         self._respond(response.to_json(), corr_id)
         if self.core.quit_requested.is_set():
@@ -186,36 +212,89 @@ class Headless:
                    **{k: v for k, v in obj.items() if k != "type"}}
         self._write(obj)
 
-    async def handle_raw(self, raw: bytes) -> None:
-        """One input line as read: refuse it if too long or not UTF-8, else run it."""
+    def _decode(self, raw: bytes) -> str | None:
+        """One input line as read; None (after an error response) if it is too long or not
+        UTF-8."""
         body = raw.rstrip(b"\r\n")
         if len(body) > MAX_LINE:
-            self._respond({"type": "error",
-                           "error": f"line too long ({len(body)} bytes, at most {MAX_LINE})"},
-                          _corr_id_of(body))
-            return
+            size = f"{len(body)} bytes" if len(body) <= KEEP_LINE else f"over {KEEP_LINE} bytes"
+            self._respond({"type": "error", "error": f"line too long ({size}, at most {MAX_LINE})"},
+                          _corr_id_of(body) if len(body) <= KEEP_LINE else None)
+            return None
         try:
-            line = body.decode("utf-8")
+            return body.decode("utf-8")
         except UnicodeDecodeError as exc:
             self._respond({"type": "error", "error": f"the line is not valid UTF-8 ({exc.reason} "
                                                      f"at byte {exc.start})"}, None)
+            return None
+
+    async def handle_raw(self, raw: bytes) -> None:
+        """One input line as read: refuse it if too long or not UTF-8, else run it."""
+        line = self._decode(raw)
+        if line is not None:
+            await self.handle_line(line)
+
+    async def dispatch(self, raw: bytes) -> None:
+        """Start one input line: a request with a corrId for a command that waits on the
+        network (``/c``, ``/c LINK``) runs in the background, so that a slow or unreachable
+        server does not hold the commands after it; its response comes when it is done,
+        with its corrId. Everything else runs here, in order (so messages keep their order,
+        and lines without a corrId get their responses in the order they were sent)."""
+        line = self._decode(raw)
+        request = None if line is None else self._request(line)
+        if request is None:
             return
-        await self.handle_line(line)
+        command, corr_id = request
+        if corr_id is None or not _network_bound(command):
+            await self._run(command, corr_id)
+            return
+        task = asyncio.get_running_loop().create_task(self._run(command, corr_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Wait for the commands running in the background (each bounded by the agent's
+        own network timeouts); those still running after ``timeout`` are cancelled."""
+        if not self._background:
+            return
+        late = set(self._background)
+        if timeout > 0:
+            _, late = await asyncio.wait(late, timeout=timeout)
+        for task in late:
+            task.cancel()
+        for task in late:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def serve(self, lines: asyncio.Queue[bytes | None]) -> None:
-        """Run input lines in order until EOF, /quit or a stop signal."""
-        while not self.stopping.is_set():
-            get = asyncio.ensure_future(lines.get())
-            stop = asyncio.ensure_future(self.stopping.wait())
-            done, _ = await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if get not in done:
-                get.cancel()
-                return
-            line = get.result()
-            if line is None:
-                return
-            await self.handle_raw(line)
+        """Run input lines until EOF, /quit or a stop signal; then wait for the commands
+        still running in the background, so that each gets its response."""
+        try:
+            while not self.stopping.is_set():
+                get = asyncio.ensure_future(lines.get())
+                stop = asyncio.ensure_future(self.stopping.wait())
+                done, _ = await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if get not in done:
+                    get.cancel()
+                    return
+                line = get.result()
+                if line is None:
+                    return
+                await self.dispatch(line)
+        finally:
+            # nobody to answer (stdout closed) or told to stop now: cancel at once
+            await self.drain(0 if self._interrupted or self.output.closed else DRAIN_TIMEOUT)
+
+
+def _network_bound(command: str) -> bool:
+    """Whether a command waits on a server before it can answer (and touches no chat that
+    later commands could be about): creating or using a link."""
+    try:
+        parsed = parse_command(command)
+    except CommandError:
+        return False
+    return isinstance(parsed, CreateInvitation | Connect)
 
 
 def _valid_corr_id(value: object) -> bool:
@@ -265,7 +344,7 @@ async def _run(data_dir: Path, servers: list[ServerAddress], name: str | None, o
     headless = Headless(core, output)
     core.subscribe(headless.on_event)
     loop = asyncio.get_running_loop()
-    installed = _install_signals(loop, headless.stopping.set)
+    installed = _install_signals(loop, headless.interrupt)
     try:
         try:
             await core.start()

@@ -203,7 +203,7 @@ def test_group_link_with_qr_code(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("f4")
         await settle(pilot)
         # the link a real agent makes is random: show the dialog with a fixed one
-        pilot.app.push_screen(GroupLinkDialog("teaparty", sample_group_link()))
+        pilot.app.push_screen(GroupLinkDialog("teaparty", sample_group_link(), "member"))
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=link)

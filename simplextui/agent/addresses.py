@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from simplextui.agent import repo
+from simplextui.agent import deletion, repo
 from simplextui.agent.context import AgentContext, ReceiveTarget, new_id
 from simplextui.agent.errors import AddressNotFound, AgentError, LinkGone
 from simplextui.agent.handshake import Handshake
@@ -85,22 +85,29 @@ class Addresses:
     async def create(self, kind: LinkKind, app_data: bytes | None, *,
                      personal: bool) -> AddressInfo:
         rq = await self._handshake.new_queue(QueueMode.CONTACT)
-        keys = AddressKeys.generate()
-        data = wire.AddressData(wire.QueueAddress(rq.server, rq.sender_id, None),
-                                keys.x25519_public, keys.kem_public)
-        link, owner = await self._handshake.new_link(kind, rq, data, app_data)
-        address_id = new_id()
+        made: list[RecipientQueue | LinkOwner] = [rq]
+        try:
+            keys = AddressKeys.generate()
+            data = wire.AddressData(wire.QueueAddress(rq.server, rq.sender_id, None),
+                                    keys.x25519_public, keys.kem_public)
+            link, owner = await self._handshake.new_link(kind, rq, data, app_data)
+            made.append(owner)
+            address_id = new_id()
 
-        def unit(c: Connection) -> int:
-            queue_id = repo.insert_queue(
-                c, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
-                creds=rq.to_dict(), recipient_id=rq.recipient_id)
-            repo.insert_address(c, address_id=address_id, kind=kind.value, personal=personal,
-                                app_data=app_data, link=link.uri, queue_id=queue_id,
-                                link_owner=owner.to_dict(), keys=keys.to_bytes())
-            return queue_id
+            def unit(c: Connection) -> int:
+                queue_id = repo.insert_queue(
+                    c, conn_id=None, role=QueueRole.ADDRESS, server=str(rq.server),
+                    creds=rq.to_dict(), recipient_id=rq.recipient_id)
+                repo.insert_address(c, address_id=address_id, kind=kind.value,
+                                    personal=personal, app_data=app_data, link=link.uri,
+                                    queue_id=queue_id, link_owner=owner.to_dict(),
+                                    keys=keys.to_bytes())
+                return queue_id
 
-        queue_id = await self._ctx.write(unit)
+            queue_id = await self._ctx.write(unit)
+        except BaseException:
+            await self._handshake.abandon(made)
+            raise
         self.keys[queue_id] = (address_id, keys)
         await self._handshake.subscribe(ReceiveTarget(queue_id, None, rq))
         return AddressInfo(address_id, kind.value, link.uri, app_data, personal)
@@ -138,22 +145,18 @@ class Addresses:
         await self._ctx.write(lambda c: repo.set_address_data(c, address_id, app_data))
 
     async def delete(self, row: Any) -> None:
-        """Forget the address here, then delete its link record and queue on the server
-        (best effort). Requests that already arrived can still be accepted."""
-        queue = await self._ctx.read(lambda c: repo.get_queue(c, row.queue_id))
+        """Forget the address here; its link record and queue are deleted on their servers
+        (recorded with the deletion: tried at once, and retried until done if the server
+        cannot be reached, see :mod:`simplextui.agent.cleanup`). Requests that already
+        arrived can still be accepted."""
         queue_id = row.queue_id
+
+        def unit(c: Connection) -> tuple[Any, list[int]]:
+            queue = repo.get_queue(c, queue_id)
+            return queue, repo.delete_address(c, queue_id)
+
+        queue, cleanup_ids = await self._ctx.write(unit)
         self.keys.pop(queue_id, None)
-        await self._ctx.write(lambda c: repo.delete_address(c, queue_id))
-        owner = LinkOwner.from_dict(row.link_owner)
-        try:
-            await self._ctx.client(owner.server).delete_link(owner)
-        except TransportError as exc:
-            log.info("could not delete the address link record: %s", exc)
-        if queue is not None:
-            rq = RecipientQueue.from_dict(queue.creds)
-            self._ctx.rcv_index.pop(rq.recipient_id, None)
-            try:
-                await self._ctx.client(rq.server).delete(rq)
-            except TransportError as exc:
-                log.info("could not delete the address queue: %s", exc)
-                self._ctx.client(rq.server).unsubscribe_local(rq.recipient_id)
+        deletion.cleaned_up(self._ctx, [] if queue is None else [queue], notify=False)
+        if self._ctx.cleaner is not None:
+            await self._ctx.cleaner.attempt_now(cleanup_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import Connection
 
 from simplextui.agent import deletion, repo
 from simplextui.agent.addresses import Addresses, AddressInfo, check_app_data, check_kind
+from simplextui.agent.cleanup import Cleaner
 from simplextui.agent.config import AgentConfig
 from simplextui.agent.context import AgentContext, Database, ReceiveTarget
 from simplextui.agent.emitter import Emitter
@@ -74,6 +76,8 @@ class Agent:
         self._emitter = Emitter(on_event, self._ctx.write)
         self._ctx.emitter = self._emitter
         self._ctx.outbox = self._outbox
+        self._cleaner = Cleaner(self._ctx)
+        self._ctx.cleaner = self._cleaner
         self._receipt_tasks: dict[str, asyncio.Task[None]] = {}
         self._receipts_due: set[str] = set()
         self._started = False
@@ -109,10 +113,20 @@ class Agent:
         def load(c: Connection) -> tuple[Any, ...]:
             return (repo.receiving_queues(c), repo.addresses(c), repo.pending_events(c),
                     repo.unprocessed_inbox(c), repo.conns_with_processed_inbox(c),
-                    repo.connections_with_links(c), repo.closing_ids(c), repo.closing_done(c))
+                    repo.closing_ids(c), repo.closing_done(c))
 
-        (queues, addresses, journal, inbox, receipts, stale_links, closing,
-         closed) = await ctx.read(load)
+        before = time.time() - self.config.join_keep
+
+        def clean_ups(c: Connection) -> None:
+            if repo.abandon_stale_joins(c, before):
+                log.info("abandoned joins nobody retried; their queues are deleted")
+            repo.clean_up_used_links(c)
+
+        try:
+            await ctx.write(clean_ups)  # before the clean-up worker starts
+        except Exception:  # not worth failing the start for: tried again at the next
+            log.exception("could not record the clean-ups due at start")
+        (queues, addresses, journal, inbox, receipts, closing, closed) = await ctx.read(load)
         ctx.closing.update(closing)
         self._addresses.load(addresses)
         by_server: dict[ServerAddress, list[RecipientQueue]] = {}
@@ -128,11 +142,10 @@ class Agent:
                                               IntegrityStatus.from_text(row.integrity)))
         self._emitter.start()
         await self._outbox.start()
+        self._cleaner.start()  # clean-ups left by an earlier run, as soon as possible
         self._started = True
         for conn_id in receipts:
             self._schedule_receipts(conn_id)
-        for conn in stale_links:
-            ctx.spawn(self.receiver.delete_link(conn.id, conn.link_owner))
         if closed:  # the outbox emptied but the process stopped before deleting them
             ctx.spawn(deletion.finish(ctx, closed), name="finish deletions")
         tasks = [ctx.spawn(ctx.subscribe(server, rqs), name=f"subscribe {server.short()}")
@@ -150,6 +163,7 @@ class Agent:
         self._started = False
         receiver = self.receiver
         receiver.stopping = True
+        await self._cleaner.stop()  # what it has not done stays recorded for the next start
         await receiver.wait_idle(self.config.stop_timeout)
         if self._own_pool:
             await self._ctx.pool.close()
@@ -368,7 +382,9 @@ class Agent:
 
     async def delete_connection(self, conn_id: str, *, after_outbox: bool = False) -> None:
         """Delete the connection here and tell the peer (DEL), then delete our receive
-        queue and any link record on their servers (best effort).
+        queue and any link record on their servers: tried at once (waiting at most
+        ``cleanup_wait``), and retried until done if a server cannot be reached, across
+        restarts (:mod:`simplextui.agent.cleanup`).
 
         With ``after_outbox`` the deletion waits until everything already queued on the
         connection (then the DEL) has left the outbox, across restarts; the connection

@@ -19,6 +19,11 @@ class AgentConfig:
     dedup_window: int = 256  # digests of received queue messages kept per queue
     receipt_delay: float = 0.02  # coalesce receipts processed within this time into one RCVD
     subscribe_wait: float = 5.0  # start() waits this long for subscriptions, then goes on
+    # A join whose SKEY failed is kept this long for a retry (same key, same queue); then,
+    # at a start, it is abandoned and the queue made for it deleted.
+    join_keep: float = 7 * 86400.0
+    cleanup_wait: float = 3.0  # deletions wait this long for their servers, then go on
+    cleanup_keep: float = 30 * 86400.0  # a server clean-up still failing after this: dropped
     stop_timeout: float = 5.0  # stop() waits this long for handlers and events in flight
     db_on_loop: bool = True  # run database units on the loop when that cannot block (dbthread)
     client_options: dict[str, Any] = field(default_factory=dict)  # for QueueClient

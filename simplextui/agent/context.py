@@ -57,6 +57,12 @@ class OutboxNotifier(Protocol):
     def notify(self, server: str | None = None) -> None: ...
 
 
+class CleanupNotifier(Protocol):
+    def notify(self) -> None: ...
+
+    async def attempt_now(self, ids: list[int]) -> None: ...
+
+
 @dataclass(slots=True)
 class ReceiveTarget:
     """A queue we receive on: a connection's (``conn_id``) or our address's (None)."""
@@ -112,6 +118,7 @@ class AgentContext:
         self.closing: set[str] = set()  # connections to delete once their outbox is empty
         self.emitter: Emitter | None = None
         self.outbox: OutboxNotifier | None = None
+        self.cleaner: CleanupNotifier | None = None  # server-side clean-ups were recorded
         self.rng = random.SystemRandom()
 
     # ------------------------------------------------------------------- database

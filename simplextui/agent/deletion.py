@@ -6,7 +6,11 @@ pending) and marks the connection ``closing`` in the same transaction; the outbo
 once none of its rows is pending any more (sent, or refused for good). The mark is in the
 database, so this survives a restart; a closing connection sends nothing new.
 
-The server side (our receive queue, a link record) is cleaned up best effort afterwards.
+Either way, what is left to do on servers (delete our receive queue and any link record,
+send the DEL when deleting now) is recorded in the deleting transaction and done by
+:mod:`simplextui.agent.cleanup`, retried until the servers answer: the deletion here does not
+depend on a server (it waits for one at most ``cleanup_wait``), and nothing is left behind
+on one because it was down.
 """
 
 from __future__ import annotations
@@ -19,30 +23,41 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from simplextui.agent import repo
+from simplextui.agent import cleanup, repo
 from simplextui.agent.context import AgentContext
 from simplextui.agent.events import ConnectionDeleted
 from simplextui.agent.messaging import encrypt_payload, sent_state
-from simplextui.agent.repo import QueueRole
 from simplextui.protocol import agent as wire
-from simplextui.transport import LinkOwner, RecipientQueue, SenderQueue, TransportError
+from simplextui.transport import RecipientQueue
 
 log = logging.getLogger("simplextui.agent.deletion")
 
 
 async def delete_now(ctx: AgentContext, conn_id: str) -> None:
-    """Delete the connection here and tell the peer (best effort: DEL message, then our
-    receive queue and any link record are deleted on their servers)."""
+    """Delete the connection here; then the DEL to the peer and the deletion of our receive
+    queue and any link record on their servers (recorded with the deletion, tried at once,
+    waiting at most ``cleanup_wait``, retried later until done if a server cannot be
+    reached)."""
     async with ctx.lock(conn_id):
         live = await ctx.load(conn_id)
         farewell: bytes | None = None
         if live.can_send:
             with contextlib.suppress(Exception):
                 farewell = encrypt_payload(live, wire.Deleted())["body"]
-        queues = await ctx.read(lambda c: repo.connection_queues(c, conn_id))
-        await ctx.write(lambda c: repo.delete_connection(c, conn_id))
+
+        def unit(c: Connection) -> tuple[list[Any], list[int]]:
+            queues = repo.connection_queues(c, conn_id)
+            return queues, repo.delete_connection(c, conn_id, farewell)
+
+        try:
+            queues, cleanup_ids = await ctx.write(unit)
+        except BaseException:
+            ctx.evict(conn_id)  # the ratchet advanced for a farewell that was not stored
+            raise
         ctx.forget(conn_id)
-    await clean_up(ctx, conn_id, queues, live.link_owner, farewell)
+    cleaned_up(ctx, queues, notify=False)
+    if ctx.cleaner is not None:
+        await ctx.cleaner.attempt_now(cleanup_ids)
 
 
 async def delete_when_sent(ctx: AgentContext, conn_id: str) -> None:
@@ -101,54 +116,41 @@ async def finish(ctx: AgentContext, conn_ids: Iterable[str]) -> None:
 async def _finish_one(ctx: AgentContext, conn_id: str) -> None:
     event = ConnectionDeleted(conn_id, by_peer=False)
 
-    def unit(c: Connection) -> tuple[list[Any], Any, list[int]] | None:
+    def unit(c: Connection) -> tuple[list[Any], list[int]] | None:
         row = repo.get_connection(c, conn_id)
         if row is None or not row.closing or repo.pending_count(c, conn_id):
             return None
         queues = repo.connection_queues(c, conn_id)
         repo.delete_connection(c, conn_id)
-        return queues, row.link_owner, repo.journal(c, [event])
+        return queues, repo.journal(c, [event])
 
     async with ctx.lock(conn_id):
         done = await ctx.write(unit)
         if done is None:
             return
         ctx.forget(conn_id)
-    queues, link_owner, journal_ids = done
+    queues, journal_ids = done
     log.info("connection %s deleted: its outbox is empty", conn_id)
     if ctx.emitter is not None:
         ctx.emitter.put_all([event], journal_ids)
-    ctx.spawn(clean_up(ctx, conn_id, queues, link_owner, None), name=f"clean up {conn_id}")
+    cleaned_up(ctx, queues)
+
+
+def cleaned_up(ctx: AgentContext, queues: list[Any], *, notify: bool = True) -> None:
+    """After a deletion committed (with its clean-ups): stop receiving on its queues at once
+    (else every reconnect would subscribe them again until the server deletes them, and a
+    message the peer still sent would be delivered for no connection), then wake the
+    clean-up worker."""
+    cleanup.stop_receiving(ctx, queues)
+    if notify and ctx.cleaner is not None:
+        ctx.cleaner.notify()
 
 
 async def delete_receive_queue(ctx: AgentContext, rq: RecipientQueue) -> None:
-    """Delete a deleted connection's receive queue on its server (best effort) and its
-    digests here. If the server cannot be reached, the client at least stops subscribing
-    it (else every reconnect would subscribe it again, and a message the peer still sent
-    there would be delivered, for no connection, and never acknowledged)."""
-    client = ctx.client(rq.server)
-    try:
-        await client.delete(rq)
-    except TransportError as exc:
-        log.info("could not delete the receive queue of a deleted connection: %s", exc)
-        client.unsubscribe_local(rq.recipient_id)
+    """The peer deleted the connection (its deletion recorded the queue's clean-up): stop
+    receiving on the queue, drop the digests the message that said so added."""
+    ctx.rcv_index.pop(rq.recipient_id, None)
+    ctx.client(rq.server).unsubscribe_local(rq.recipient_id)
     await ctx.write(functools.partial(repo.delete_digests, recipient_id=rq.recipient_id))
-
-
-async def clean_up(ctx: AgentContext, conn_id: str, queues: list[Any],
-                   link_owner: dict[str, Any] | None, farewell: bytes | None) -> None:
-    """Best effort on the servers: send ``farewell`` (if any), delete our receive queue and
-    its digests, delete the link record."""
-    for q in queues:
-        if q.role == QueueRole.SND and farewell is not None and q.secured:
-            sq = SenderQueue.from_dict(q.creds)
-            try:
-                await ctx.client(sq.server).send(sq, farewell)
-            except TransportError as exc:
-                log.info("clean-up of deleted connection %s: %s", conn_id, exc)
-        elif q.role == QueueRole.RCV:
-            await delete_receive_queue(ctx, RecipientQueue.from_dict(q.creds))
-    if link_owner is not None:
-        owner = LinkOwner.from_dict(link_owner)
-        with contextlib.suppress(TransportError):
-            await ctx.client(owner.server).delete_link(owner)
+    if ctx.cleaner is not None:
+        ctx.cleaner.notify()

@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from simplextui.agent import repo
 from simplextui.agent.context import AgentContext, LiveConn, ReceiveTarget, new_id
 from simplextui.agent.errors import AgentError, LinkGone
-from simplextui.agent.repo import ConnState, QueueRole
+from simplextui.agent.repo import CleanupKind, ConnState, QueueRole
 from simplextui.agent.sealing import (
     open_link_data,
     open_user_data,
@@ -38,15 +38,20 @@ from simplextui.agent.sealing import (
     seal_user_data,
 )
 from simplextui.crypto.errors import CryptoError
+from simplextui.crypto.queue_auth import KeyPair, derive_sender_key
 from simplextui.crypto.ratchet import Ratchet
-from simplextui.crypto.x3dh import InvitationParams, InviterKeys, joiner_agree
+from simplextui.crypto.x3dh import InvitationParams, InviterKeys, JoinParams, joiner_agree
 from simplextui.protocol import agent as wire
+from simplextui.protocol import queue
+from simplextui.protocol.address import ServerAddress
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.protocol.links import Link, LinkError, LinkKind, expect_kind, parse_link
 from simplextui.protocol.queue import ID_SIZE, QueueMode
 from simplextui.transport import (
     LinkOwner,
+    QueueClient,
     RecipientQueue,
+    Request,
     SenderQueue,
     ServerError,
     ServerUnreachable,
@@ -68,6 +73,31 @@ def _network_error(exc: TransportError, what: str) -> AgentError:
     if isinstance(exc, ServerUnreachable):
         return AgentError(f"{what}: the server is unreachable ({exc})")
     return AgentError(f"{what}: {exc}")
+
+
+def _new_sender(server: ServerAddress, sender_id: bytes, server_sender_key: bytes
+                ) -> SenderQueue:
+    """Our sender credentials for an invitation's queue: a new key pair and the MAC key
+    it shares with the server's sender key."""
+    keypair = KeyPair.generate()
+    try:
+        secret = keypair.exchange(server_sender_key)
+    except ValueError:
+        raise AgentError("the invitation's queue key is malformed") from None
+    return SenderQueue(sender_id, server, keypair, derive_sender_key(secret))
+
+
+async def _skey(client: QueueClient, sender: SenderQueue) -> None:
+    """SKEY with ``sender``'s key (the transport's ``secure_queue`` makes a new key each
+    time; a retry must send the stored one)."""
+    assert sender.sender_keypair is not None and sender.sender_mac_key is not None
+    [response] = await client.run([Request(
+        sender.sender_id, queue.SecureQueue(sender.sender_keypair.public),
+        sender.sender_mac_key)])
+    if isinstance(response, queue.Err):
+        raise ServerError(response.code)
+    if not isinstance(response, queue.Ok):
+        raise TransportError(f"expected OK to SKEY, the server answered {response!r}")
 
 
 def _zero_state() -> dict[str, object]:
@@ -114,25 +144,46 @@ class Handshake:
     async def create_invitation(self, my_info: bytes, *, pq: bool) -> tuple[str, str]:
         _check_info(my_info)
         rq = await self._new_queue()
-        keys = InviterKeys.generate(pq=True)  # the X3DH is hybrid whatever the ratchet does
-        data = wire.InvitationData(
-            wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key),
-            keys.params().to_bytes())
-        link, owner = await self.new_link(LinkKind.INVITATION, rq, data)
-        conn_id = new_id()
+        made: list[RecipientQueue | LinkOwner] = [rq]
+        try:
+            keys = InviterKeys.generate(pq=True)  # the X3DH is hybrid whatever the ratchet does
+            data = wire.InvitationData(
+                wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key),
+                keys.params().to_bytes())
+            link, owner = await self.new_link(LinkKind.INVITATION, rq, data)
+            made.append(owner)
+            conn_id = new_id()
 
-        def unit(c: Connection) -> int:
-            repo.insert_connection(
-                c, id=conn_id, role="inviter", state=ConnState.INVITED, pq=pq,
-                my_info=my_info, inviter_keys=keys.to_bytes(), link=link.uri,
-                link_owner=owner.to_dict(), **_zero_state())
-            return repo.insert_queue(
-                c, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
-                creds=rq.to_dict(), recipient_id=rq.recipient_id)
+            def unit(c: Connection) -> int:
+                repo.insert_connection(
+                    c, id=conn_id, role="inviter", state=ConnState.INVITED, pq=pq,
+                    my_info=my_info, inviter_keys=keys.to_bytes(), link=link.uri,
+                    link_owner=owner.to_dict(), **_zero_state())
+                return repo.insert_queue(
+                    c, conn_id=conn_id, role=QueueRole.RCV, server=str(rq.server),
+                    creds=rq.to_dict(), recipient_id=rq.recipient_id)
 
-        queue_id = await self._ctx.write(unit)
+            queue_id = await self._ctx.write(unit)
+        except BaseException:
+            await self.abandon(made)
+            raise
         await self.subscribe(ReceiveTarget(queue_id, conn_id, rq))
         return conn_id, link.uri
+
+    async def abandon(self, made: list[RecipientQueue | LinkOwner]) -> None:
+        """What a failed creation already made on servers is to be deleted there (recorded
+        for :mod:`simplextui.agent.cleanup`; only logged if even that fails)."""
+        jobs = [{"server": str(x.server), "kind": CleanupKind.QUEUE, "creds": x.to_dict()}
+                if isinstance(x, RecipientQueue) else
+                {"server": str(x.server), "kind": CleanupKind.LINK, "creds": x.to_dict()}
+                for x in made]
+        try:
+            await self._ctx.write(lambda c: repo.insert_cleanups(c, jobs))
+        except Exception:
+            log.exception("could not record the clean-up of an abandoned creation")
+            return
+        if self._ctx.cleaner is not None:
+            self._ctx.cleaner.notify()
 
     async def fetch_link(self, text: str, kinds: Iterable[LinkKind] = _JOIN_KINDS
                          ) -> tuple[Link, wire.LinkPayload, bytes | None]:
@@ -198,29 +249,75 @@ class Handshake:
                               request_id: str | None = None) -> str:
         """Join an invitation (from a link, or inline in a contact request we accept)."""
         _check_info(my_info)
+        if inv.queue.server_sender_key is None:
+            raise AgentError("the invitation's queue has no key: it is malformed")
         try:
             params = InvitationParams.from_bytes(inv.x3dh_params)
             join_params, shared = joiner_agree(params, pq=True)
             ratchet = Ratchet.init_responder(shared, params, pq=pq)
         except CryptoError as exc:
             raise AgentError(f"the invitation's keys are malformed ({exc})") from None
-        assert inv.queue.server_sender_key is not None
-        rq = await self._new_queue()
+        async with self._ctx.lock(f"\0join {inv.queue.server} {inv.queue.sender_id.hex()}"):
+            join_id, rq, sender = await self._secure_invitation(inv.queue)
+            return await self._commit_join(join_id, rq, sender, ratchet, join_params,
+                                           my_info, pq=pq, request_id=request_id)
+
+    async def _secure_invitation(self, invited: wire.QueueAddress
+                                 ) -> tuple[int, RecipientQueue, SenderQueue]:
+        """SKEY the invitation's queue with a sender key stored before it is first sent.
+
+        A retry of the same join (the last failed: the server was unreachable, or its
+        answer was lost after it took the key) sends the same key again, which the server
+        accepts again, and reuses the receive queue made for it. Returns the pending join's
+        id, our receive queue and the secured sender queue. A refusal abandons the join.
+        """
+        server, sender_id = str(invited.server), invited.sender_id
+        row = await self._ctx.read(lambda c: repo.get_join(c, server, sender_id))
+        if row is not None:
+            try:
+                join_id = row.id
+                rq = RecipientQueue.from_dict(row.rcv)
+                sender = SenderQueue.from_dict(row.sender)
+            except (ProtocolError, KeyError, TypeError, ValueError) as exc:
+                damaged = row.id
+                log.warning("pending join %d is damaged (%r); starting again", damaged, exc)
+                await self._ctx.write(lambda c: repo.delete_join(c, damaged))
+                row = None
+        if row is None:
+            assert invited.server_sender_key is not None
+            sender = _new_sender(invited.server, sender_id, invited.server_sender_key)
+            rq = await self._new_queue()
+            try:
+                join_id = await self._ctx.write(lambda c: repo.insert_join(
+                    c, server=server, sender_id=sender_id, sender=sender.to_dict(),
+                    rcv=rq.to_dict()))
+            except BaseException:
+                await self.abandon([rq])
+                raise
         try:
-            sender = await self._ctx.client(inv.queue.server).secure_queue(
-                inv.queue.sender_id, inv.queue.server_sender_key)
+            await _skey(self._ctx.client(invited.server), sender)
         except ServerError as exc:
             if exc.code == ErrorCode.AUTH:
+                await self._ctx.write(lambda c: repo.delete_join(c, join_id, abandon=True))
+                if self._ctx.cleaner is not None:
+                    self._ctx.cleaner.notify()  # our queue made for it goes
                 raise AgentError("this invitation was already used, or it has expired") from None
             raise _network_error(exc, "cannot use the invitation") from exc
         except TransportError as exc:
             raise _network_error(exc, "cannot use the invitation") from exc
+        return join_id, rq, sender
+
+    async def _commit_join(self, join_id: int, rq: RecipientQueue, sender: SenderQueue,
+                           ratchet: Ratchet, join_params: JoinParams, my_info: bytes, *,
+                           pq: bool, request_id: str | None) -> str:
+        """The invitation's queue is ours: commit the connection and queue the
+        confirmation (the outbox sends it)."""
         conn_id = new_id()
         live = LiveConn(
             id=conn_id, role="joiner", state=ConnState.JOINED, pq=pq,
             ratchet=ratchet, last_sent_id=0, last_sent_hash=wire.ZERO_HASH, last_rcvd_id=0,
             last_rcvd_hash=wire.ZERO_HASH, inviter_keys=None, my_info=None, peer_info=None,
-            link_owner=None, rcv=None, snd_queue_id=None, snd_server=str(inv.queue.server))
+            link_owner=None, rcv=None, snd_queue_id=None, snd_server=str(sender.server))
         jp = join_params.to_bytes()
         info = wire.Info(my_info, wire.QueueAddress(rq.server, rq.sender_id, rq.server_sender_key))
         plain, msg_hash = wire.encode_agent_message(1, wire.ZERO_HASH, info,
@@ -245,6 +342,7 @@ class Handshake:
                 "agent_msg_id": 1, "body": body, "msg_hash": msg_hash}])
             if request_id is not None:
                 repo.delete_request(c, request_id)
+            repo.delete_join(c, join_id)
             return rcv_id, snd_id
 
         rcv_id, snd_id = await self._ctx.write(unit)
@@ -303,6 +401,23 @@ class Handshake:
         return await self.join_invitation(payload, my_info, pq=pq, request_id=request_id)
 
     async def reject_request(self, request_id: str) -> None:
-        deleted = await self._ctx.write(lambda c: repo.delete_request(c, request_id))
-        if not deleted:
+        """Forget the request, and a join of it left by a failed accept (its queue goes)."""
+
+        def unit(c: Connection) -> bool:
+            row = repo.get_request(c, request_id)
+            if row is None:
+                return False
+            try:
+                payload = wire.decode_link_payload(row.invitation)
+            except ProtocolError:
+                payload = None
+            if isinstance(payload, wire.InvitationData):
+                join = repo.get_join(c, str(payload.queue.server), payload.queue.sender_id)
+                if join is not None:
+                    repo.delete_join(c, join.id, abandon=True)
+            return bool(repo.delete_request(c, request_id))
+
+        if not await self._ctx.write(unit):
             raise AgentError(f"no pending contact request {request_id!r}")
+        if self._ctx.cleaner is not None:
+            self._ctx.cleaner.notify()

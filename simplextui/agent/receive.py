@@ -53,16 +53,14 @@ from simplextui.crypto.queue_auth import KeyPair, derive_sender_key
 from simplextui.crypto.ratchet import Ratchet
 from simplextui.crypto.x3dh import InvitationParams, InviterKeys, JoinParams, inviter_agree
 from simplextui.protocol import agent as wire
-from simplextui.protocol.errors import ErrorCode, ProtocolError
+from simplextui.protocol.errors import ProtocolError
 from simplextui.transport import (
     DeliveryError,
-    LinkOwner,
     QueueDeleted,
     QuotaMarker,
     SenderQueue,
     ServerConnected,
     ServerDisconnected,
-    ServerError,
     SubscriptionEnded,
     SubscriptionFailed,
     TransportError,
@@ -365,11 +363,16 @@ class Receiver:
                   "last_rcvd_id": 1, "last_rcvd_hash": msg.msg_hash, **sent_state(live)}
         record = self._digest_writer(target.queue.recipient_id, digest)
         conn_id, creds = live.id, sender.to_dict()
+        owner = live.link_owner
+        if owner is not None:
+            values["link_owner"] = None  # the one-time link is used: its record goes
 
         def unit(c: Connection) -> int:
             queue_id = repo.insert_queue(c, conn_id=conn_id, role=QueueRole.SND, server=server,
                                          creds=creds)
             repo.update_connection(c, conn_id, **values)
+            if owner is not None:
+                repo.insert_cleanups(c, [repo.link_cleanup(owner)])
             repo.insert_outbox(c, [
                 {"conn_id": conn_id, "queue_id": queue_id, "op": "skey", "kind": "SKEY"},
                 {**info_row, "queue_id": queue_id}])
@@ -378,27 +381,16 @@ class Receiver:
 
         live.snd_queue_id = await self._ctx.write(unit)
         live.state, live.inviter_keys, live.peer_info = ConnState.CONFIRMED, None, info.info
+        live.link_owner = None
         outcome = _Outcome(notify={server})
-        if live.link_owner is not None:
-            owner = live.link_owner
-            outcome.after_ack.append(lambda: self.delete_link(conn_id, owner))
-        return outcome
+        if owner is not None and self._ctx.cleaner is not None:
+            cleaner = self._ctx.cleaner
 
-    async def delete_link(self, conn_id: str, owner: dict[str, object] | None) -> None:
-        """Delete a used one-time invitation's link record (best effort)."""
-        if owner is None:
-            return
-        link_owner = LinkOwner.from_dict(owner)
-        try:
-            await self._ctx.client(link_owner.server).delete_link(link_owner)
-        except ServerError as exc:
-            if exc.code != ErrorCode.AUTH:  # AUTH: the record is gone already (done)
-                log.info("could not delete the link record of %s: %s", conn_id, exc)
-                return
-        except TransportError as exc:
-            log.info("could not delete the link record of %s: %s", conn_id, exc)
-            return
-        await self._ctx.write(lambda c: repo.update_connection(c, conn_id, link_owner=None))
+            async def clean() -> None:
+                cleaner.notify()
+
+            outcome.after_ack.append(clean)
+        return outcome
 
     async def _ratchet_message(self, live: LiveConn, target: ReceiveTarget,
                                env: wire.RatchetEnvelope, ev: TransportMessage,

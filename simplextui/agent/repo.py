@@ -29,7 +29,9 @@ from simplextui.store.agent_models import (
     AgentContactRequest,
     AgentInbox,
     AgentOutbox,
+    AgentPendingDeletion,
     AgentPendingEvent,
+    AgentPendingJoin,
     AgentQueue,
     AgentReceivedDigest,
 )
@@ -52,6 +54,8 @@ REQUEST = _t(AgentContactRequest)
 ADDRESS = _t(AgentAddress)
 DIGEST = _t(AgentReceivedDigest)
 EVENT = _t(AgentPendingEvent)
+JOIN = _t(AgentPendingJoin)
+CLEANUP = _t(AgentPendingDeletion)
 
 
 class ConnState:
@@ -62,6 +66,12 @@ class ConnState:
     CONNECTED = "connected"
 
     AWAITING_CONFIRMATION = frozenset({INVITED, REQUESTED})
+
+
+class CleanupKind:
+    QUEUE = "queue"  # DEL our receive queue (creds: RecipientQueue dict)
+    LINK = "link"  # LDEL our link record (creds: LinkOwner dict)
+    SEND = "send"  # SEND the farewell ``body`` (creds: SenderQueue dict)
 
 
 class QueueRole:
@@ -108,22 +118,49 @@ def update_connection(c: Connection, conn_id: str, **values: Any) -> None:
                       (*values.values(), conn_id))
 
 
-def delete_connection(c: Connection, conn_id: str) -> None:
-    """Children first: this must work with or without SQLite foreign key enforcement."""
+def delete_connection(c: Connection, conn_id: str,
+                      farewell: bytes | None = None) -> list[int]:
+    """Delete the connection here and record what must still happen on servers (see
+    :mod:`simplextui.agent.cleanup`): deleting our receive queue and our link record, and
+    sending ``farewell`` to the peer's queue if given and secured. The receive queue's
+    digests go at once.
+
+    Returns the ids of those clean-ups. Children first: this must work with or without
+    SQLite foreign key enforcement."""
+    row = c.execute(select(CONN.c.link_owner).where(CONN.c.id == conn_id)).first()
+    jobs: list[dict[str, Any]] = []
+    for q in connection_queues(c, conn_id):
+        if q.role == QueueRole.RCV:
+            jobs.append({"server": q.server, "kind": CleanupKind.QUEUE, "creds": q.creds})
+            if q.recipient_id is not None:
+                delete_digests(c, q.recipient_id)
+        elif q.role == QueueRole.SND and farewell is not None and q.secured:
+            jobs.append({"server": q.server, "kind": CleanupKind.SEND, "creds": q.creds,
+                         "body": farewell})
+    if row is not None and row.link_owner is not None:
+        jobs.append({"server": _server_of(row.link_owner), "kind": CleanupKind.LINK,
+                     "creds": row.link_owner})
+    ids = insert_cleanups(c, jobs)
     c.execute(delete(OUTBOX).where(OUTBOX.c.conn_id == conn_id))
     c.execute(delete(INBOX).where(INBOX.c.conn_id == conn_id))
     c.execute(delete(QUEUE).where(QUEUE.c.conn_id == conn_id))
     c.execute(delete(CONN).where(CONN.c.id == conn_id))
+    return ids
 
 
 def connection_ids(c: Connection) -> list[str]:
     return list(c.execute(select(CONN.c.id)).scalars())
 
 
-def connections_with_links(c: Connection) -> list[Any]:
-    """Connections past the invitation stage that still own a link record to delete."""
-    return list(c.execute(select(CONN.c.id, CONN.c.link_owner).where(
-        CONN.c.link_owner.is_not(None), CONN.c.state != ConnState.INVITED)).all())
+def clean_up_used_links(c: Connection) -> int:
+    """Connections past the invitation stage that still own a link record (a database
+    from before clean-ups were recorded at the confirmation): record its deletion."""
+    rows = c.execute(select(CONN.c.id, CONN.c.link_owner).where(
+        CONN.c.link_owner.is_not(None), CONN.c.state != ConnState.INVITED)).all()
+    for row in rows:
+        insert_cleanups(c, [link_cleanup(row.link_owner)])
+        c.execute(update(CONN).where(CONN.c.id == row.id).values(link_owner=None))
+    return len(rows)
 
 
 def own_links(c: Connection) -> list[str]:
@@ -419,9 +456,21 @@ def set_address_data(c: Connection, address_id: str, app_data: bytes | None) -> 
               .values(app_data=app_data))
 
 
-def delete_address(c: Connection, queue_id: int) -> None:
+def delete_address(c: Connection, queue_id: int) -> list[int]:
+    """Delete the address here; its queue and link record are to be deleted on their
+    servers (recorded for :mod:`simplextui.agent.cleanup`)."""
+    row = c.execute(select(ADDRESS.c.link_owner).where(ADDRESS.c.queue_id == queue_id)).first()
+    queue = get_queue(c, queue_id)
+    jobs: list[dict[str, Any]] = []
+    if queue is not None:
+        jobs.append({"server": queue.server, "kind": CleanupKind.QUEUE, "creds": queue.creds})
+    if row is not None:
+        jobs.append({"server": _server_of(row.link_owner), "kind": CleanupKind.LINK,
+                     "creds": row.link_owner})
+    ids = insert_cleanups(c, jobs)
     c.execute(delete(ADDRESS).where(ADDRESS.c.queue_id == queue_id))
     c.execute(delete(QUEUE).where(QUEUE.c.id == queue_id))
+    return ids
 
 
 # ---------------------------------------------------------------------- event journal
@@ -456,3 +505,87 @@ def delete_events(c: Connection, ids: Iterable[int]) -> None:
     if ids:
         c.exec_driver_sql(
             f"DELETE FROM agent_pending_events WHERE id IN ({_marks(len(ids))})", tuple(ids))
+
+
+# ------------------------------------------------------------------------ pending joins
+
+
+def get_join(c: Connection, server: str, sender_id: bytes) -> Any:
+    return c.execute(select(JOIN).where(JOIN.c.server == server,
+                                        JOIN.c.sender_id == sender_id)).first()
+
+
+def insert_join(c: Connection, *, server: str, sender_id: bytes, sender: dict[str, Any],
+                rcv: dict[str, Any]) -> int:
+    result = c.execute(insert(JOIN).values(
+        server=server, sender_id=sender_id, sender=sender, rcv=rcv,
+        created_at=time.time()).returning(JOIN.c.id))
+    return int(result.scalar_one())
+
+
+def delete_join(c: Connection, join_id: int, *, abandon: bool = False) -> None:
+    """The join committed (its queue now belongs to the connection), or, ``abandon``, it
+    never will: its receive queue is then to be deleted on its server."""
+    if abandon:
+        row = c.execute(select(JOIN.c.rcv).where(JOIN.c.id == join_id)).first()
+        if row is not None:
+            insert_cleanups(c, [{"server": _server_of(row.rcv), "kind": CleanupKind.QUEUE,
+                                 "creds": row.rcv}])
+    c.execute(delete(JOIN).where(JOIN.c.id == join_id))
+
+
+def abandon_stale_joins(c: Connection, before: float) -> int:
+    """Abandon the pending joins made before ``before`` (nobody retried them)."""
+    ids = list(c.execute(select(JOIN.c.id).where(JOIN.c.created_at < before)).scalars())
+    for join_id in ids:
+        delete_join(c, join_id, abandon=True)
+    return len(ids)
+
+
+# -------------------------------------------------------------------- pending clean-ups
+
+
+def link_cleanup(owner: dict[str, Any]) -> dict[str, Any]:
+    return {"server": _server_of(owner), "kind": CleanupKind.LINK, "creds": owner}
+
+
+def _server_of(creds: Any) -> str:
+    """A damaged row must not make the deletion fail: its clean-up is dropped later."""
+    return str(creds.get("server", "")) if isinstance(creds, dict) else ""
+
+
+def insert_cleanups(c: Connection, jobs: Sequence[dict[str, Any]]) -> list[int]:
+    now = time.time()
+    return [int(c.execute(insert(CLEANUP).values(
+        server=str(job["server"]), kind=job["kind"], creds=job["creds"],
+        body=job.get("body"), attempts=0, retry_at=0.0, created_at=now)
+        .returning(CLEANUP.c.id)).scalar_one()) for job in jobs]
+
+
+def cleanups(c: Connection, ids: Sequence[int]) -> list[Any]:
+    return list(c.execute(select(CLEANUP).where(CLEANUP.c.id.in_(list(ids)))
+                          .order_by(CLEANUP.c.id)).all())
+
+
+def due_cleanups(c: Connection, now: float, limit: int) -> tuple[list[Any], float | None]:
+    """Clean-ups due at ``now`` (oldest first), and when the next other one is due."""
+    rows = list(c.execute(select(CLEANUP).where(CLEANUP.c.retry_at <= now)
+                          .order_by(CLEANUP.c.id).limit(limit)).all())
+    later = c.execute(select(func.min(CLEANUP.c.retry_at))
+                      .where(CLEANUP.c.retry_at > now)).scalar()
+    return rows, None if later is None else float(later)
+
+
+def finish_cleanups(c: Connection, done: Iterable[int],
+                    retry: Iterable[tuple[int, float]]) -> None:
+    """Delete the done rows; put the others off until their retry time."""
+    ids = list(done)
+    if ids:
+        c.execute(delete(CLEANUP).where(CLEANUP.c.id.in_(ids)))
+    for cleanup_id, retry_at in retry:
+        c.execute(update(CLEANUP).where(CLEANUP.c.id == cleanup_id).values(
+            attempts=CLEANUP.c.attempts + 1, retry_at=retry_at))
+
+
+def pending_cleanups(c: Connection) -> int:
+    return int(c.execute(select(func.count()).select_from(CLEANUP)).scalar_one())

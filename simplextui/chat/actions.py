@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from simplextui.chat.responses import (
     HistoryResponse,
     LinkResponse,
     OkResponse,
+    PendingResponse,
     ProfileResponse,
     RequestsResponse,
     SentResponse,
@@ -71,9 +73,12 @@ class Actions:
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
         self.quit_requested = asyncio.Event()
+        self._joining: set[str] = set()  # links being joined now (canonical form)
         self._handlers: dict[type, Handler] = {
             c.CreateInvitation: self.create_invitation,
             c.Connect: self.connect,
+            c.ListPending: self.list_pending,
+            c.CancelPending: self.cancel_pending,
             c.CreateAddress: self.create_address,
             c.ShowAddress: self.show_address,
             c.DeleteAddress: self.delete_address,
@@ -110,7 +115,7 @@ class Actions:
     async def create_invitation(self, _: c.CreateInvitation) -> ChatResponse:
         conn_id, link = await self.ctx.agent.create_invitation(info_body(self.ctx.user))
         async with self.ctx.tx() as s:
-            await contacts_q.get_or_create_pending(s, conn_id)
+            await contacts_q.get_or_create_pending(s, conn_id, invitation_link=link)
         return LinkResponse("invitation", link)
 
     async def connect(self, cmd: c.Connect) -> ChatResponse:
@@ -120,13 +125,71 @@ class Actions:
         expect_kind(link, {LinkKind.INVITATION, LinkKind.ADDRESS})
         if link.kind is LinkKind.ADDRESS and await self._own_address(link):
             raise ChatError("this is your own contact address: give it to others to connect")
-        conn_id = await self.ctx.agent.join(cmd.link, info_body(self.ctx.user))
-        async with self.ctx.tx() as s:
-            await contacts_q.get_or_create_pending(
-                s, conn_id, via_address=link.kind is LinkKind.ADDRESS)
+        canonical = link.uri
+        if canonical in self._joining:
+            raise ChatError(f"already connecting by this {_link_noun(link)}: wait for the "
+                            "answer to the first /c")
+        self._joining.add(canonical)
+        try:
+            await self._refuse_joined(link)
+            conn_id = await self.ctx.agent.join(cmd.link, info_body(self.ctx.user))
+            async with self.ctx.tx() as s:
+                await contacts_q.get_or_create_pending(
+                    s, conn_id, via_address=link.kind is LinkKind.ADDRESS,
+                    joined_link=canonical)
+        finally:
+            self._joining.discard(canonical)
         if link.kind is LinkKind.ADDRESS:
             return OkResponse("contact request sent; you will be connected when it is accepted")
         return OkResponse("connecting…")
+
+    async def _refuse_joined(self, link: Link) -> None:
+        """A link joined before answers instead of sending a second request: the contact
+        it made, or the request still waiting."""
+        async with self.ctx.db.session() as s:
+            earlier = await contacts_q.by_joined_link(s, link.uri)
+        if earlier is None:
+            return
+        if earlier.status == ContactStatus.CONNECTED:
+            raise ChatError(f"already connected as @{earlier.local_name} by this "
+                            f"{_link_noun(link)}")
+        if earlier.local_name is not None:  # accepted: the handshake is finishing
+            raise ChatError(f"already connecting to @{earlier.local_name} by this "
+                            f"{_link_noun(link)}, waiting for the connection to complete")
+        since = _when(earlier.created_at)
+        if link.kind is LinkKind.ADDRESS:
+            raise ChatError(f"already sent a request to this address at {since}, waiting "
+                            f"for it to be accepted (/invitations lists it as {earlier.id}; "
+                            f"/cancel {earlier.id} withdraws it)")
+        raise ChatError(f"already joined this invitation at {since}, waiting for the "
+                        "connection to complete")
+
+    async def list_pending(self, _: c.ListPending) -> ChatResponse:
+        async with self.ctx.db.session() as s:
+            rows = await contacts_q.list_pending(s)
+        return PendingResponse([contacts_q.pending_view(x) for x in rows])
+
+    async def cancel_pending(self, cmd: c.CancelPending) -> ChatResponse:
+        """Delete a pending invitation's connection: its queue and link record go from the
+        server (so the link fails for whoever tries it), then its row."""
+        async with self.ctx.db.session() as s:
+            row = await contacts_q.pending_by_id(s, cmd.pending_id)
+        if row is None:
+            raise ChatError(f"no pending invitation or request {cmd.pending_id} "
+                            "(/invitations lists them)")
+        what = "invitation" if row.invitation_link is not None else "request"
+        if row.conn_id is not None:
+            try:
+                await self.ctx.agent.delete_connection(row.conn_id)
+            except ConnectionNotFound:
+                log.info("the connection of pending %s %d was already gone", what, row.id)
+        async with self.ctx.tx() as s:
+            current = await s.get(Contact, row.id)
+            if current is not None and current.local_name is None:
+                await s.delete(current)
+        done = ("its link no longer works" if what == "invitation"
+                else "you can send a new one")
+        return OkResponse(f"{what} {cmd.pending_id} cancelled: {done}")
 
     async def _own_address(self, link: Link) -> bool:
         """Whether ``link`` is one of this user's addresses (a request to oneself would
@@ -337,7 +400,7 @@ class Actions:
             assert user is not None
             for key, value in changes.items():
                 setattr(user, key, value)
-            self.ctx.user = user
+        self.ctx.user = user  # only once committed: a failed commit leaves the old profile
         await self.broadcast_profile()
         return await self.show_profile(c.ShowProfile())
 
@@ -404,6 +467,15 @@ async def accept(ctx: ChatContext, request_id: str) -> Contact | None:
         contact.display_name = request.display_name
         contact.full_name, contact.bio = request.full_name, request.bio
     return contact
+
+
+def _link_noun(link: Link) -> str:
+    return "address" if link.kind is LinkKind.ADDRESS else "invitation"
+
+
+def _when(ms: int) -> str:
+    """A row's time for people: "2026-11-23 06:40 UTC"."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _digits(code: str) -> str:

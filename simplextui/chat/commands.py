@@ -42,6 +42,7 @@ __all__ = [
     "AcceptRequest",
     "ByMsgId",
     "ByText",
+    "CancelPending",
     "Command",
     "CommandError",
     "Connect",
@@ -54,6 +55,7 @@ __all__ = [
     "EditMessage",
     "Help",
     "ListContacts",
+    "ListPending",
     "ListRequests",
     "MarkRead",
     "MsgRef",
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 DEFAULT_TAIL = 10
+MAX_NAME_CHARS = 80  # a local name (chat_contacts.local_name, chat_contact_requests.local_name)
 MAX_TAIL = 10_000
 # Single-character shortcuts after + or - (as in SimpleX: "+1 @bob hi" likes bob's "hi...").
 REACTION_SHORTCUTS = {"1": "👍", "+": "👍", "-": "👎", ")": "😀", "!": "😂", "(": "😢",
@@ -103,6 +106,18 @@ class Connect:
     """``/c LINK``: connect by a one-time invitation or a contact address."""
 
     link: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPending:
+    """``/invitations``: one-time invitations not yet used, requests not yet accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPending:
+    """``/cancel ID``: delete a pending invitation (its link stops working) or request."""
+
+    pending_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +257,8 @@ class Quit:
 
 
 Command = (
-    GroupCommand | CreateInvitation | Connect | CreateAddress | ShowAddress | DeleteAddress
-    | SetAutoAccept
+    GroupCommand | CreateInvitation | Connect | ListPending | CancelPending | CreateAddress
+    | ShowAddress | DeleteAddress | SetAutoAccept
     | AcceptRequest | RejectRequest | ListRequests | SendText | Reply | EditMessage
     | DeleteMessage | React | ListContacts | Tail | ShowProfile | SetProfile | SetBio
     | ContactInfo | ShowCode | Verify | DeleteContact | MarkRead | Help | Quit
@@ -253,6 +268,8 @@ HELP = """\
 Contacts and connections
   /c, /connect                 create a one-time invitation link
   /c LINK, /connect LINK       connect by an invitation link, a contact address or a group link
+  /invitations, /inv           your one-time invitations not used yet and requests not accepted
+  /cancel ID                   cancel one of them (its link stops working)
   /ad, /address                create your contact address
   /sa, /show_address           show your contact address
   /da, /delete_address         delete your contact address
@@ -294,6 +311,7 @@ def parse_command(line: str) -> Command:
     text = line.strip()
     if not text:
         raise CommandError("empty command; type /help for the list of commands")
+    _check_unicode(text)
     head = text[0]
     if head == "/":
         return _slash(text)
@@ -322,6 +340,16 @@ def parse_command(line: str) -> Command:
     raise CommandError(f"unknown command {_shorten(text)!r}; type /help for the list of commands")
 
 
+def _check_unicode(text: str) -> None:
+    """Refuse a lone surrogate (a JSON request can carry one as ``\\ud800``): no text with
+    one can be stored or sent, and it would fail deep inside a command instead of here."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CommandError(f"the command is not valid Unicode: a lone surrogate "
+                           f"{text[exc.start]!a} at character {exc.start}") from None
+
+
 # --- slash commands -----------------------------------------------------------------------------
 
 
@@ -347,6 +375,14 @@ def _connect(args: str) -> Command:
     if _SPACE.search(args):
         raise CommandError("usage: /c [LINK] (the link is one word)")
     return Connect(args)
+
+
+def _cancel(args: str) -> Command:
+    token = args.removeprefix(":")
+    # at most 15 digits: any row id, a JSON-safe integer (and int() of a huge string fails)
+    if not (token.isascii() and token.isdigit() and len(token) <= 15 and int(token) > 0):
+        raise CommandError("usage: /cancel ID (a number that /invitations shows)")
+    return CancelPending(int(token))
 
 
 def _auto_accept(args: str) -> Command:
@@ -487,6 +523,8 @@ def _register(names: tuple[str, ...], handler: Callable[[str], Command]) -> None
 
 
 _register(("/c", "/connect"), _connect)
+_register(("/invitations", "/inv"), _no_args(ListPending(), "/invitations"))
+_register(("/cancel",), _cancel)
 _register(("/ad", "/address"), _no_args(CreateAddress(), "/address"))
 _register(("/sa", "/show_address"), _no_args(ShowAddress(), "/show_address"))
 _register(("/da", "/delete_address"), _no_args(DeleteAddress(), "/delete_address"))
@@ -531,6 +569,9 @@ def _contact_name(token: str) -> str:
     name = token[1:] if token.startswith("@") else token
     if not name:
         raise CommandError("missing contact name after @")
+    if len(name) > MAX_NAME_CHARS:
+        raise CommandError(f"no contact is called {_shorten(token)!r}: names are at most "
+                           f"{MAX_NAME_CHARS} characters")
     return name
 
 

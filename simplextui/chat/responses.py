@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from simplextui.chat.view import ContactView, MessageView, RequestView, json_fields
+from simplextui.chat.view import ContactView, MessageView, PendingView, RequestView, json_fields
 
 __all__ = [
     "ChatResponse",
@@ -19,6 +19,7 @@ __all__ = [
     "LinkResponse",
     "MemberView",
     "OkResponse",
+    "PendingResponse",
     "ProfileResponse",
     "RequestsResponse",
     "SentResponse",
@@ -51,8 +52,9 @@ class ErrorResponse(_Response):
 @dataclass(frozen=True, slots=True)
 class LinkResponse(_Response):
     TYPE: ClassVar[str] = "link"
-    kind: str  # "invitation" | "address"
+    kind: str  # "invitation" | "address" | "group"
     link: str
+    role: str | None = None  # a group link's: the role it grants (member | observer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,14 @@ class ContactsResponse(_Response):
 class RequestsResponse(_Response):
     TYPE: ClassVar[str] = "requests"
     requests: list[RequestView] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingResponse(_Response):
+    """``/invitations``: one-time invitations not yet used and requests not yet accepted."""
+
+    TYPE: ClassVar[str] = "invitations"
+    invitations: list[PendingView] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,6 @@ class GroupMembersResponse(_Response):
 
 ChatResponse = (
     OkResponse | ErrorResponse | LinkResponse | SentResponse | ContactsResponse
-    | RequestsResponse | HistoryResponse | ContactInfoResponse | CodeResponse | VerifyResponse
-    | ProfileResponse | HelpResponse | GroupMembersResponse
+    | RequestsResponse | PendingResponse | HistoryResponse | ContactInfoResponse
+    | CodeResponse | VerifyResponse | ProfileResponse | HelpResponse | GroupMembersResponse
 )

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "ContactView",
     "MessageView",
+    "PendingView",
     "QuoteView",
     "ReactionView",
     "RequestView",
@@ -67,6 +68,18 @@ class RequestView:
     display_name: str
     full_name: str
     bio: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingView:
+    """A connection this user started that is still waiting for the other side: a one-time
+    invitation made with ``/c`` that nobody has used (``kind`` "invitation"), or a contact
+    request sent to an address and not yet accepted ("request"). ``id`` is for ``/cancel``."""
+
+    id: int
+    kind: str  # "invitation" | "request"
+    link: str
+    created_at: int  # milliseconds since the epoch
 
 
 @dataclass(frozen=True, slots=True)

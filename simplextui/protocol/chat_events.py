@@ -50,6 +50,7 @@ __all__ = [
     "encode_chat_message",
     "new_msg_id",
     "parse_msg_id",
+    "parse_seq",
     "register_events",
 ]
 
@@ -251,15 +252,21 @@ class MsgDelete:
 
 @dataclass(frozen=True, slots=True)
 class MsgReact:
-    """``x.msg.react``: add or remove a reaction to message ``msg_id`` (either side's)."""
+    """``x.msg.react``: add or remove a reaction to message ``msg_id`` (either side's). In a
+    group, ``member_id`` names the reacted message's author (message ids are unique per
+    author only)."""
 
     msg_id: str
     reaction: str
     add: bool = True
+    member_id: str | None = None
     EVENT: ClassVar[str] = "x.msg.react"
 
     def params(self) -> dict[str, Any]:
-        return {"msgId": self.msg_id, "reaction": self.reaction, "add": self.add}
+        out: dict[str, Any] = {"msgId": self.msg_id, "reaction": self.reaction, "add": self.add}
+        if self.member_id is not None:
+            out["memberId"] = self.member_id
+        return out
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MsgReact:
@@ -269,7 +276,8 @@ class MsgReact:
         add = p.get("add", True)
         if not isinstance(add, bool):
             raise ChatEventError("add must be a boolean")
-        return cls(parse_msg_id(p.get("msgId")), reaction, add)
+        return cls(parse_msg_id(p.get("msgId")), reaction, add,
+                   _optional_member_id(p.get("memberId")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +333,16 @@ def register_events(*classes: Any) -> None:
         _KNOWN[cls.EVENT] = cls
 
 
+MAX_SEQ = 2**53 - 1  # JSON integers every parser keeps exact
+
+
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     msg_id: str
     event: ChatEvent
     version: tuple[int, int] = (CHAT_VERSION_MIN, CHAT_VERSION_MAX)
+    # groups: the author's sequence number of the events it authored in the group (1, 2, ...)
+    seq: int | None = None
 
     @property
     def event_name(self) -> str:
@@ -338,8 +351,10 @@ class ChatMessage:
 
 def encode_chat_message(message: ChatMessage) -> bytes:
     lo, hi = message.version
-    doc = {"v": f"{lo}-{hi}", "msgId": message.msg_id, "event": message.event_name,
-           "params": message.event.params()}
+    doc: dict[str, Any] = {"v": f"{lo}-{hi}", "msgId": message.msg_id,
+                           "event": message.event_name, "params": message.event.params()}
+    if message.seq is not None:
+        doc["seq"] = message.seq
     body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if len(body) > MAX_BODY_BYTES:
         raise ChatEventError(f"message too large ({len(body)} bytes, at most {MAX_BODY_BYTES})",
@@ -364,7 +379,16 @@ def decode_chat_message(body: bytes) -> ChatMessage:
     params = _obj(obj.get("params", {}), "params")
     cls = _KNOWN.get(name)
     event: ChatEvent = UnknownEvent(name, params) if cls is None else cls.from_params(params)
-    return ChatMessage(msg_id, event, version)
+    return ChatMessage(msg_id, event, version, parse_seq(obj.get("seq"), "seq"))
+
+
+def parse_seq(value: object, what: str) -> int | None:
+    """An optional sequence number: absent, or an integer from 0 to ``MAX_SEQ``."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEQ:
+        raise ChatEventError(f"{what} must be an integer from 0 to {MAX_SEQ}")
+    return value
 
 
 def _parse_version(value: object) -> tuple[int, int]:

@@ -9,7 +9,7 @@ These classes register themselves with :mod:`simplextui.protocol.chat_events`, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -23,6 +23,7 @@ from simplextui.protocol.chat_events import (
     decode_chat_message,
     encode_chat_message,
     parse_msg_id,
+    parse_seq,
     register_events,
 )
 
@@ -217,18 +218,27 @@ class GroupAccept:
 
 @dataclass(frozen=True, slots=True)
 class MemberSelf:
-    """``x.grp.mem.info``: the connection info every other member connection carries."""
+    """``x.grp.mem.info``: the connection info every other member connection carries.
+    ``seq_before``: the sequence number of the last group event the sender authored before it
+    learned of the member it connects to; the receiver refuses forwarded copies of the
+    sender's events numbered higher (or not numbered) once the two are connected."""
 
     member_id: str
     profile: Profile
+    # keyword-only: subclasses (``GroupLinkAccept``) add positional fields after these
+    seq_before: int | None = field(default=None, kw_only=True)
     EVENT: ClassVar[str] = "x.grp.mem.info"
 
     def params(self) -> dict[str, Any]:
-        return {"memberId": self.member_id, "profile": self.profile.to_dict()}
+        out: dict[str, Any] = {"memberId": self.member_id, "profile": self.profile.to_dict()}
+        if self.seq_before is not None:
+            out["seqBefore"] = self.seq_before
+        return out
 
     @classmethod
     def from_params(cls, p: dict[str, Any]) -> MemberSelf:
-        return cls(parse_member_id(p.get("memberId")), Profile.from_dict(p.get("profile")))
+        return cls(parse_member_id(p.get("memberId")), Profile.from_dict(p.get("profile")),
+                   seq_before=parse_seq(p.get("seqBefore"), "seqBefore"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,3 +178,42 @@ class AgentPendingEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class AgentPendingJoin(Base):
+    """A join whose SKEY has not been confirmed yet: the sender key sent with it (kept so
+    that a retry sends the same key, which the server accepts again) and the receive queue
+    made for the connection. Deleted when the join commits or the invitation is refused."""
+
+    __tablename__ = "agent_pending_joins"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    server: Mapped[str] = mapped_column(String(400))  # the invitation's queue
+    sender_id: Mapped[bytes] = mapped_column(LargeBinary)
+    sender: Mapped[dict[str, Any]] = mapped_column(JSON)  # SenderQueue dict, key pair included
+    rcv: Mapped[dict[str, Any]] = mapped_column(JSON)  # RecipientQueue dict: our reply queue
+    created_at: Mapped[float]
+
+    __table_args__ = (
+        UniqueConstraint("server", "sender_id", name="uq_agent_pending_joins_queue"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class AgentPendingDeletion(Base):
+    """Server-side clean-up of something deleted here, retried until its server answers:
+    ``kind`` queue (DEL of our receive queue), link (LDEL of our link record) or send (the
+    farewell DEL message to the peer's queue, ``body``). ``creds`` as the transport dicts."""
+
+    __tablename__ = "agent_pending_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    server: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(8))
+    creds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[float]
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

@@ -34,9 +34,11 @@ __all__ = [
     "Direction",
     "Group",
     "GroupDelivery",
+    "GroupEarlyChange",
     "GroupIntro",
     "GroupMember",
     "GroupPendingMessage",
+    "GroupSeenChange",
     "GroupStatus",
     "ItemKind",
     "ItemStatus",
@@ -70,6 +72,11 @@ class ItemKind(StrEnum):
     EVENT = "event"  # a notice line: "bob joined", "carol left", ...
 
 
+# sent items not yet accepted by a server (the start-up resends look among these): a partial
+# index's condition, used by a query whose terms (or their bound values) imply it
+UNSENT_WHERE = "direction = 'snd' AND status = 'pending'"
+
+
 class ChatUser(Base):
     """The local user's profile: exactly one row (id 1) per database."""
 
@@ -98,6 +105,11 @@ class Contact(Base):
     status: Mapped[str] = mapped_column(String(16), default=ContactStatus.PENDING)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     via_address: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the one-time link this user made with /c for this connection (listed while unused)
+    invitation_link: Mapped[str | None] = mapped_column(Text)
+    # the link this user joined or sent a request to, in its canonical form: a second /c of
+    # it is answered ("already connected as @bob") instead of sending a second request
+    joined_link: Mapped[str | None] = mapped_column(Text, index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
@@ -124,8 +136,11 @@ class ChatItem(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "shared_msg_id",
                          name="uq_chat_items_contact_id_shared_msg_id"),
-        # group messages arrive directly and forwarded: shown once (NULLs never clash)
-        UniqueConstraint("group_id", "shared_msg_id", name="uq_chat_items_group_id_shared_msg_id"),
+        # group messages arrive directly and forwarded: shown once. A group message is known by
+        # its author and shared id: another member reusing the id is another message.
+        # (NULLs never clash: direct chats, notices.)
+        UniqueConstraint("group_id", "author_member_id", "shared_msg_id",
+                         name="uq_chat_items_group_id_author_shared_msg_id"),
         Index("ix_chat_items_group_id_id", "group_id", "id"),
         # keyset paging: WHERE contact_id = ? AND id < ? ORDER BY id DESC LIMIT n
         Index("ix_chat_items_contact_id_id", "contact_id", "id"),
@@ -135,6 +150,9 @@ class ChatItem(Base):
         Index("ix_chat_items_unread", "contact_id", "group_id",
               sqlite_where=text("direction = 'rcv' AND status = 'new'"),
               postgresql_where=text("direction = 'rcv' AND status = 'new'")),
+        # the start-up resends read only the pending sent items, in order (migration 0015)
+        Index("ix_chat_items_unsent", "id", sqlite_where=text(UNSENT_WHERE),
+              postgresql_where=text(UNSENT_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -151,7 +169,9 @@ class ChatItem(Base):
     history: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # the author's name as the forwarder gave it, when the author is not a known member
     author_name: Mapped[str | None] = mapped_column(String(64))
-    author_member_id: Mapped[str | None] = mapped_column(String(24))  # and its member id
+    # a group message's author's group member id (this user's own for its messages; NULL in
+    # direct chats and for notices): with ``shared_msg_id``, the message's identity
+    author_member_id: Mapped[str | None] = mapped_column(String(24))
     shared_msg_id: Mapped[str] = mapped_column(String(24))
     direction: Mapped[str] = mapped_column(String(3))
     text: Mapped[str] = mapped_column(Text)
@@ -230,6 +250,8 @@ class Group(Base):
     history_count: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     # symmetric groups: additions once the group has this many members wait for approval
     approval_threshold: Mapped[int | None] = mapped_column(Integer)
+    # the sequence number of the last group event this user authored (``groups.sequence``)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # this user in the group: its group-wide member id and role
     member_id: Mapped[str] = mapped_column(String(24))
     role: Mapped[str] = mapped_column(String(16))
@@ -278,6 +300,11 @@ class GroupMember(Base):
     announced_to: Mapped[str | None] = mapped_column(Text)
     # (a member this user invited) "connected to every member" was reported
     all_connected: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # this user's ``Group.last_seq`` when it learned of the member: told to it on connecting
+    learned_seq: Mapped[int | None] = mapped_column(Integer)
+    # what the member told on connecting: its last sequence number from before it learned of
+    # this user (forwarded copies of its events with a higher one are refused once connected)
+    seq_bound: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
@@ -339,4 +366,43 @@ class GroupPendingMessage(Base):
         ForeignKey("chat_group_members.id", ondelete="CASCADE"))
     shared_msg_id: Mapped[str] = mapped_column(String(24))
     body: Mapped[bytes] = mapped_column(LargeBinary)  # the encoded chat message, as sent
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupSeenChange(Base):
+    """An edit, deletion or reaction received directly from its author (``groups.seen``):
+    a forwarded copy arriving later is dropped, even across restarts. Pruned per group."""
+
+    __tablename__ = "chat_group_seen_changes"
+    __table_args__ = (
+        UniqueConstraint("group_id", "author_member_id", "msg_id",
+                         name="uq_chat_group_seen_changes_group_id_author_member_id_msg_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    author_member_id: Mapped[str] = mapped_column(String(24))
+    msg_id: Mapped[str] = mapped_column(String(24))  # the change's own shared msg id
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class GroupEarlyChange(Base):
+    """An edit, deletion or reaction that arrived before the message it is about
+    (``groups.early``): applied when that message arrives. Bounded per sender."""
+
+    __tablename__ = "chat_group_early_changes"
+    __table_args__ = (
+        Index("ix_chat_group_early_changes_target", "group_id", "author_member_id", "msg_id"),
+        Index("ix_chat_group_early_changes_sender_id", "sender_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    # the message it is about: its author's member id and shared id
+    author_member_id: Mapped[str] = mapped_column(String(24))
+    msg_id: Mapped[str] = mapped_column(String(24))
+    # who sent the change (checked again when it is applied)
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_group_members.id", ondelete="CASCADE"))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the encoded change, as received
     created_at: Mapped[int] = mapped_column(BigInteger)

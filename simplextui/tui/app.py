@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
@@ -54,12 +55,14 @@ from simplextui.tui.settings import (
     save_settings,
 )
 from simplextui.tui.themes import BUNDLED_THEMES_DIR, CHAT_VARIABLES, load_themes
+from simplextui.tui.toasts import Notice, ToastGate
 
 __all__ = ["SimplexApp", "create_app"]
 
 log = logging.getLogger("simplextui.tui")
 STYLES = Path(__file__).with_name("styles")
 NOTICES_KEPT = 50
+NEEDS_PROFILE = frozenset({"contacts", "settings", "new_group", "command_palette"})
 
 
 class SimplexApp(WorkerErrors, App[int]):
@@ -89,6 +92,7 @@ class SimplexApp(WorkerErrors, App[int]):
         self.notices: deque[tuple[str, str, str]] = deque(maxlen=NOTICES_KEPT)
         self.core_events: Signal[ChatEvent] = Signal(self, "core-events")
         self.commands_done: Signal[CommandDone] = Signal(self, "commands-done")
+        self.toasts = ToastGate(self)
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -102,6 +106,7 @@ class SimplexApp(WorkerErrors, App[int]):
         return {name: generated[source] for name, source in CHAT_VARIABLES.items()}
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self.toasts.screen_changed, immediate=True)
         self._load_themes()
         problems = self._settings_problems + [
             f"keymap: unknown binding id {i!r}" for i in keymap.unknown_ids(self.settings.keymap)]
@@ -174,10 +179,15 @@ class SimplexApp(WorkerErrors, App[int]):
     # --- events and commands --------------------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
-        """A toast; also kept in ``notices`` (severity, title, message), newest last."""
+               timeout: float | None = None, markup: bool = True,
+               incoming: bool = False) -> None:
+        """A toast, never over a dialog (``tui.toasts``); also kept in ``notices`` (severity,
+        title, message), newest last. ``incoming``: news from elsewhere (a message, a
+        request), which waits for an open dialog to close instead of showing in it."""
         self.notices.append((severity, title, message))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        notice = Notice(message, title, severity,
+                        self.NOTIFICATION_TIMEOUT if timeout is None else timeout, markup)
+        self.toasts.show(notice, incoming=incoming)
 
     async def _core_listener(self, event: ChatEvent) -> None:
         self.post_message(CoreEvent(event))
@@ -204,43 +214,44 @@ class SimplexApp(WorkerErrors, App[int]):
 
     def _toast(self, event: ChatEvent) -> None:
         prefs = self.settings.notifications
+        say = partial(self.notify, incoming=True)
         match event:
             case MessageReceived() if self.visible_chat is None or \
                     event.chat != chat_ref(self.visible_chat):
                 title = f"@{event.from_}" if event.chat.startswith("@") else \
                     f"{event.chat} · {event.from_}"
                 if prefs.toasts:
-                    self.notify(preview(event.text, 120), title=title, markup=False)
+                    say(preview(event.text, 120), title=title, markup=False)
                 if prefs.bell:
                     self.bell()
             case ContactRequestReceived():
-                self.notify(f"{event.display_name} wants to connect. F2 → Requests to accept.",
-                            title="Contact request", markup=False)
+                say(f"{event.display_name} wants to connect. F2 → Requests to accept.",
+                    title="Contact request", markup=False)
             case ContactConnected():
-                self.notify(f"@{event.contact} is connected", title="New contact", markup=False)
+                say(f"@{event.contact} is connected", title="New contact", markup=False)
             case ContactDeleted():
-                self.notify(f"@{event.contact} deleted the connection", severity="warning",
-                            markup=False)
+                say(f"@{event.contact} deleted the connection", severity="warning",
+                    markup=False)
             case IntegrityError():
-                self.notify(event.error, title=f"@{event.contact}: message integrity",
-                            severity="warning", markup=False)
+                say(event.error, title=f"@{event.contact}: message integrity",
+                    severity="warning", markup=False)
             case _ if event.TYPE == "group_invitation":
                 group, who = getattr(event, "group", ""), getattr(event, "from_", "")
-                self.notify(f"@{who} invited you to #{group}: open it in the chat list to join",
-                            title="Group invitation", markup=False)
+                say(f"@{who} invited you to #{group}: open it in the chat list to join",
+                    title="Group invitation", markup=False)
             case GroupDeleted():
                 by = f" by {event.by}" if event.by else ""
-                self.notify(f"#{event.group} was deleted{by}", title="Group deleted",
-                            severity="warning", markup=False)
+                say(f"#{event.group} was deleted{by}", title="Group deleted",
+                    severity="warning", markup=False)
             case MemberRemoved() if self.backend.core is not None and \
                     event.member == self.backend.core.user_name:
                 by = f" by {event.by}" if event.by else ""
-                self.notify(f"You were removed from #{event.group}{by}", title="Removed",
-                            severity="warning", markup=False)
+                say(f"You were removed from #{event.group}{by}", title="Removed",
+                    severity="warning", markup=False)
             case ConnectionErrorEvent():
                 where = f"@{event.contact}: " if event.contact else ""
-                self.notify(where + event.error, title="Connection problem", severity="warning",
-                            markup=False)
+                say(where + event.error, title="Connection problem", severity="warning",
+                    markup=False)
 
     async def run_command(self, line: str, *, show_errors: bool = True,
                           publish: bool = True) -> ChatResponse:
@@ -281,14 +292,17 @@ class SimplexApp(WorkerErrors, App[int]):
     def action_help(self) -> None:
         from simplextui.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if not isinstance(self.screen, HelpScreen) and not self._back_to(HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_contacts(self, tab: str = "") -> None:
         from simplextui.tui.screens.contacts import ContactsScreen
 
         if isinstance(self.screen, ContactsScreen):
-            if tab:
+            self.screen.show_tab(tab or self.screen.next_tab())  # F2 again: the next tab
+            return
+        if self._back_to(ContactsScreen):
+            if tab and isinstance(self.screen, ContactsScreen):
                 self.screen.show_tab(tab)
             return
         if not self.started:
@@ -309,8 +323,28 @@ class SimplexApp(WorkerErrors, App[int]):
     def action_settings(self) -> None:
         from simplextui.tui.screens.settings import SettingsScreen
 
-        if not isinstance(self.screen, SettingsScreen):
+        if not isinstance(self.screen, SettingsScreen) and not self._back_to(SettingsScreen):
             self.push_screen(SettingsScreen())
+
+    def _back_to(self, kind: type[Screen[Any]]) -> bool:
+        """A screen of ``kind`` open under the top one (F2 in settings opened from contacts):
+        go back to it, closing those above, rather than open a second one (their ids clash)."""
+        for screen in self.screen_stack[1:-1]:
+            if isinstance(screen, kind):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return True
+        return False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Before the first profile exists (onboarding) there are no contacts, settings or
+        groups to show: their keys are hidden and do nothing."""
+        if action in NEEDS_PROFILE and self._onboarding():
+            return False
+        return super().check_action(action, parameters)
+
+    def _onboarding(self) -> bool:
+        return any(screen.id == "onboarding" for screen in self.screen_stack)
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
         yield from super().get_system_commands(screen)

@@ -28,6 +28,7 @@ from simplextui.store.chat_models import (
     ItemStatus,
 )
 from simplextui.store.db import Database
+from simplextui.store.group_link_models import GroupLink
 from simplextui.tui.chatkeys import chat_ref, is_group_key
 
 __all__ = ["ChatData", "ChatKey", "ChatSummary", "ContactRow", "GroupRow", "ItemRow",
@@ -254,6 +255,13 @@ class ChatData:
             return None
         return GroupRow(g.local_name, g.display_name, g.description, g.status, g.role,
                         g.symmetric)
+
+    async def group_link_role(self, name: str) -> str | None:
+        """The role the group's link (hosted by this user) grants; None without a link."""
+        async with self.db.session() as s:
+            return (await s.execute(
+                select(GroupLink.role).join(Group, Group.id == GroupLink.group_id)
+                .where(Group.local_name == name))).scalar_one_or_none()
 
     async def chat_key(self, key: str) -> ChatKey | None:
         """The rows of the chat with ``key`` (``alice`` or ``#team``); None if there is none."""

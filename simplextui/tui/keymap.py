@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from textual.binding import Binding, BindingType
 
 __all__ = ["BY_ID", "KEYS", "SCOPES", "KeyAction", "bindings", "effective_keys", "keys_of",
-           "unknown_ids"]
+           "quiet", "unknown_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +40,13 @@ SCOPES = {
     "chat": "Conversation (Esc from the composer to select messages)",
     "composer": "Composer",
     "screen": "Contacts, settings and help screens",
-    "requests": "Contacts screen (F2): Requests and Contacts tabs",
+    "requests": "Contacts screen (F2): Requests, Pending and Contacts tabs",
     "group": "Group info (F4 in a group)",
 }
 
 KEYS: tuple[KeyAction, ...] = (
     KeyAction("app.help", "f1", "help", "Help", show=True),
-    KeyAction("app.contacts", "f2,ctrl+o", "contacts", "Contacts", show=True),
+    KeyAction("app.contacts", "f2,ctrl+o", "contacts", "Contacts", show=True),  # again: next tab
     KeyAction("app.settings", "f3", "settings", "Settings", show=True),
     KeyAction("app.quit", "ctrl+q", "quit", "Quit", show=True, priority=True),
     KeyAction("main.next_chat", "alt+down,ctrl+n", "next_chat", "Next chat"),
@@ -87,10 +87,11 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("requests.accept", "a", "accept_request", "Accept", show=True),
     KeyAction("requests.reject", "r", "reject_request", "Reject", show=True),
     KeyAction("requests.open_chat", "o", "open_chat", "Open the chat", show=True),
+    KeyAction("requests.cancel_pending", "x,delete", "cancel_pending", "Delete", show=True),
     KeyAction("group.close", "escape", "close", "Back", show=True),
     KeyAction("group.invite", "i,plus", "invite", "Invite", show=True),
-    KeyAction("group.role", "o", "role", "Change role", show=True),
-    KeyAction("group.remove", "x,delete", "remove", "Remove member", show=True),
+    KeyAction("group.role", "o", "role", "Role", show=True),
+    KeyAction("group.remove", "x,delete", "remove", "Remove", show=True),
     KeyAction("group.link", "l", "link", "Group link", show=True),
 )
 
@@ -101,6 +102,13 @@ def bindings(scope: str) -> list[BindingType]:
     """The Textual bindings of one scope (each with its stable id)."""
     return [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id)
             for k in KEYS if k.scope == scope]
+
+
+def quiet(*ids: str) -> list[BindingType]:
+    """App keys a screen keeps working but leaves out of its footer (so that the screen's own
+    keys fit in 80 columns): the same ids, so a user's keymap moves them too."""
+    return [Binding(BY_ID[i].keys, f"app.{BY_ID[i].action}", BY_ID[i].description, show=False,
+                    id=i) for i in ids]
 
 
 def effective_keys(action: KeyAction, keymap: Mapping[str, str]) -> str:

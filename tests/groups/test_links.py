@@ -155,11 +155,11 @@ async def test_link_survives_restart_and_deleted_link_refuses(make_user: Any,
         assert await gq.by_name(s, "team") is None  # nothing was left behind
     # the host is still fine: a new link works, and the joiner gets the group as it is now
     link = await _create_link(alice, "team")
-    await ok(alice[0], "/gp team Crew our crew")
-    await _join(bob, link, "team", "alice")
+    await ok(alice[0], "/gp team Crew our crew")  # the link's record follows the profile
+    await _join(bob, link, "Crew", "alice")
     await alice[1].wait(MemberConnectedAll, T, group="team", member="bob")
     async with bob[0].db.session() as s:
-        group = await gq.by_name(s, "team")
+        group = await gq.by_name(s, "Crew")
         assert group is not None
         assert (group.display_name, group.description, group.role, group.status) == (
             "Crew", "our crew", "member", "connected")

@@ -90,3 +90,22 @@ async def until(check: Callable[[], Any], pilot: Pilot[Any], timeout: float = 15
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {check}")
         await pilot.pause(0.05)
+
+
+async def footer_text(pilot: Pilot[Any]) -> str:
+    """The keys the footer of the screen on top offers, as text (once it has settled: the
+    footer recomposes after the bindings change)."""
+    from textual.widgets import Footer
+
+    def read() -> str:
+        keys = pilot.app.screen.query_one(Footer).query("FooterKey")
+        return " ".join(f"{key.key_display} {key.description}" for key in keys)
+
+    shown = read()
+    for _ in range(20):
+        await pilot.pause(0.05)
+        again = read()
+        if again == shown:
+            return shown
+        shown = again
+    raise AssertionError("the footer did not settle")

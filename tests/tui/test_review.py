@@ -5,10 +5,8 @@ per-chat drafts, a footer that tells the truth, narrow terminals."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import insert
-from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
 from simplextui.chat.core import DB_FILE
@@ -36,28 +34,9 @@ from simplextui.tui.widgets.composer import Composer
 from simplextui.tui.widgets.conversation import Conversation
 from simplextui.tui.widgets.status_bar import StatusBar
 from simplextui.tui.widgets.tickbox import TickBox
-from tests.tui.helpers import CLOCK, SIZE, sample_app_async, screen_text, settle
+from tests.tui.helpers import CLOCK, SIZE, footer_text, sample_app_async, screen_text, settle
 
 BRACKETS = "a[/] [b]not bold"  # invalid markup: shown as written, never a crash
-
-
-async def footer_text(pilot: Pilot[Any]) -> str:
-    """The keys the footer of the screen on top offers, as text (once it has settled: the
-    footer recomposes after the bindings change)."""
-    from textual.widgets import Footer
-
-    def read() -> str:
-        keys = pilot.app.screen.query_one(Footer).query("FooterKey")
-        return " ".join(f"{key.key_display} {key.description}" for key in keys)
-
-    shown = read()
-    for _ in range(20):
-        await pilot.pause(0.05)
-        again = read()
-        if again == shown:
-            return shown
-        shown = again
-    raise AssertionError("the footer did not settle")
 
 
 async def _add_request(data_dir: Path, name: str, full: str, bio: str) -> None:

@@ -24,6 +24,7 @@ from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.groups.notices import add_notice
 from simplextui.chat.groups.pending import drop_pending, keep_pending
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
+from simplextui.chat.groups.sequence import numbered
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import (
     ChatResponse,
@@ -102,7 +103,8 @@ class GroupActions:
         return member
 
     async def _broadcast(self, group: Group, message: ChatMessage) -> dict[str, int]:
-        async with self.ctx.db.session() as s:
+        async with self.ctx.tx() as s:
+            message = await numbered(s, group.id, message)
             conns = [m.conn_id for m in await gq.connected_members(s, group.id) if m.conn_id]
         return await send_to_many(self.ctx, conns, message)
 
@@ -217,10 +219,11 @@ class GroupActions:
             raise ChatError(f"you cannot remove a member with the role {member.role}")
         if member.status in (MemberStatus.REMOVED, MemberStatus.LEFT):
             raise ChatError(f"{cmd.member} is no longer a member")
-        message = wrap(MemberDelete(member.member_id))
         async with self.ctx.tx() as s:
+            message = await numbered(s, group.id, wrap(MemberDelete(member.member_id)))
             await keep_pending(s, group.id, message)  # for members not connected yet
-        sent = await self._broadcast(group, message)
+            conns = [m.conn_id for m in await gq.connected_members(s, group.id) if m.conn_id]
+        sent = await send_to_many(self.ctx, conns, message)
         await drop_member(self.ctx, member, MemberStatus.REMOVED, sent,
                           notice=f"you removed {member.local_name}")
         return OkResponse(f"{cmd.member} removed from #{group.local_name}")
@@ -306,13 +309,17 @@ class GroupActions:
                 row.display_name, row.description = cmd.name, cmd.description
                 row.updated_at = now_ms()
                 await add_notice(s, group.id, None, "you changed the group profile")
+        from simplextui.chat.groups.links import refresh_group_link  # links imports actions
+
+        await refresh_group_link(self.ctx, group.id)
         return OkResponse(f"#{group.local_name} profile updated")
 
 
 async def leave_now(ctx: ChatContext, group: Group) -> None:
-    async with ctx.db.session() as s:
+    async with ctx.tx() as s:
+        message = await numbered(s, group.id, wrap(GroupLeave()))
         conns = [m.conn_id for m in await gq.connected_members(s, group.id) if m.conn_id]
-    sent = await send_to_many(ctx, conns, wrap(GroupLeave()))
+    sent = await send_to_many(ctx, conns, message)
     await close_group(ctx, group, GroupStatus.LEFT, sent, notice="you left")
 
 

@@ -5,7 +5,8 @@ after it introduced the new member to the others, each as ``x.grp.msg.forward`` 
 ``history: true``, the original author's member id and name, the original time and the
 original shared message id. The receiver stores each with its author (or, if that member is
 not known to it — it left, or its introduction is still on the way — with the forwarded name),
-and the ``(group, shared msg id)`` constraint makes a message that also arrives live appear once.
+and the ``(group, author, shared msg id)`` constraint makes a message that also arrives live
+appear once.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ async def receive_history(ctx: ChatContext, group: Group, sender: GroupMember,
             return
         author = await gq.member_by_id(s, group.id, event.member_id)
         unknown = None if author is not None else (event.member_id, event.member_name)
-        item = await gq.insert_item(s, group.id, author, event.msg.msg_id, text,
+        item = await gq.insert_item(s, group, author, event.msg.msg_id, text,
                                     forwarded=True, sent_at=event.msg_ts, history=True,
                                     author=unknown)
     if item is not None:

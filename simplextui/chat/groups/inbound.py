@@ -45,6 +45,7 @@ from simplextui.chat.groups.races import catch_up
 from simplextui.chat.groups.rejection import rejected
 from simplextui.chat.groups.retry import Redelivery, is_transient
 from simplextui.chat.groups.send import member_self_info, send_to_many, wrap
+from simplextui.chat.groups.sequence import forward_allowed
 from simplextui.chat.groups.views import quote_view
 from simplextui.protocol.chat_events import (
     ChatEventError,
@@ -170,6 +171,8 @@ class GroupInbound:
         member.status, member.updated_at = MemberStatus.CONNECTED.value, now_ms()
         p = info.profile
         member.display_name, member.full_name, member.bio = p.display_name, p.full_name, p.bio
+        if isinstance(info, MemberSelf):  # what the member may still get forwarded to us
+            member.seq_bound = info.seq_before
         if member.id == group.host_id and group.status == GroupStatus.ACCEPTED:
             group.status = GroupStatus.CONNECTED.value
             await add_notice(s, group.id, None, "you joined")
@@ -259,14 +262,14 @@ class GroupInbound:
             log.warning("malformed group message from %s ignored: %s", member.local_name, exc)
             message = None
         change = None if message is None else self.items.seen.key(group, member, message)
-        if change is not None and self.items.seen.seen(change):
+        if change is not None and await self.items.seen.seen(change):
             log.info("#%s: a change already received from its author ignored (from %s)",
                      group.local_name, member.local_name)
         elif message is not None and not isinstance(message.event, UnknownEvent):
             try:
                 await self._dispatch(group, member, message, event.broker_ts_ms, emitted)
                 if change is not None and not isinstance(message.event, MsgForward):
-                    self.items.seen.add(change)  # direct: its author is this connection's
+                    await self.items.seen.add(change)  # direct: its author is this connection's
             except AgentError as exc:
                 if is_transient(exc):  # not processed: handled again later (see retry.py)
                     delay = self.redelivery.schedule(event)
@@ -360,7 +363,8 @@ class GroupInbound:
                                              MemberStatus.INTRODUCED, introducer_id=sender.id)
         if member.conn_id is not None:
             return  # a repeat
-        conn_id, link = await self.ctx.agent.create_invitation(member_self_info(self.ctx, group))
+        conn_id, link = await self.ctx.agent.create_invitation(
+            member_self_info(self.ctx, group, member))
         async with self.ctx.tx() as s:
             row = await s.get(GroupMember, member.id)
             assert row is not None
@@ -418,7 +422,7 @@ class GroupInbound:
             return  # a repeat, or gone meanwhile
         if await self._hold_for_approval(group, sender, member, event.conn_req):
             return
-        info = member_self_info(self.ctx, group)
+        info = member_self_info(self.ctx, group, member)
 
         async def introduced_by_sender(s: AsyncSession, row: GroupMember) -> None:
             row.introducer_id = sender.id  # it learns when we are connected (catch-ups too)
@@ -535,6 +539,8 @@ class GroupInbound:
                          out: list[ChatEvent]) -> None:
         if event.history:
             await receive_history(self.ctx, group, sender, event, out)
+            if isinstance(event.msg.event, MsgNew):
+                await self.items.apply_early(group, event.member_id, event.msg.msg_id, out)
             return
         if not self._may_manage(group, sender, "forward messages"):
             return
@@ -546,6 +552,12 @@ class GroupInbound:
         if author.introducer_id != sender.id:  # only the pair's introducer forwards for it
             log.warning("#%s: %s forwarded a message of %s, whom it did not introduce: ignored",
                         group.local_name, sender.local_name, author.local_name)
+            return
+        if not forward_allowed(author, event.msg):
+            log.warning("#%s: %s forwarded an event of %s (seq %s) sent after %s knew of this "
+                        "user (bound %s), now connected directly: ignored", group.local_name,
+                        sender.local_name, author.local_name, event.msg.seq,
+                        author.local_name, author.seq_bound)
             return
         await self._authored(group, author, event.msg, event.msg_ts, True, out)
 
@@ -567,15 +579,16 @@ class GroupInbound:
             async with self.ctx.tx() as s:
                 columns = (None if event.quote is None
                            else await checked_quote_columns(s, group, event.quote, author))
-                item = await gq.insert_item(s, group.id, author, message.msg_id,
+                item = await gq.insert_item(s, group, author, message.msg_id,
                                             event.content.text, forwarded=forwarded, sent_at=ts,
                                             quote=columns)
                 quote = None if item is None else await quote_view(s, self.ctx, group, item)
             if item is not None:
                 out.append(MessageReceived(f"#{g}", author.local_name, event.content.text,
                                            message.msg_id, ts, quote))
+                await self.items.apply_early(group, author.member_id, message.msg_id, out)
         elif isinstance(event, ITEM_EVENTS):
-            await self.items.apply(group, author, event, out)
+            await self.items.apply(group, author, event, out, message)
         elif isinstance(event, GroupLeave):
             await drop_member(self.ctx, author, MemberStatus.LEFT, sent,
                               notice=f"{author.local_name} left")

@@ -3,8 +3,9 @@ author, deletion of another member's message by an admin (moderation), reactions
 
 The wire events are the direct chat's (``x.msg.new`` with a quote, ``x.msg.update``,
 ``x.msg.del``, ``x.msg.react``), sent to every connected member, forwarded by introducers
-and kept for members not connected yet like new messages. In a group a quote names the quoted
-author by member id, and a deletion by an admin names the author of the deleted message.
+and kept for members not connected yet like new messages. A group message is known by its
+author and its id (ids are unique per author only): a quote names the quoted author by member
+id, a deletion by an admin the author of the deleted message, a reaction the reacted one's.
 Receivers check that an edit or a plain deletion comes from the message's author, and that
 a moderation comes from an admin or owner whose role is not below the author's.
 """
@@ -12,7 +13,6 @@ a moderation comes from an admin or owner whose role is not below the author's.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,8 +32,11 @@ from simplextui.chat.events import (
 from simplextui.chat.groups import commands as gc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.delivery import deliveries_of
+from simplextui.chat.groups.early import has_early, keep_early, take_early
 from simplextui.chat.groups.pending import keep_pending
+from simplextui.chat.groups.seen import SeenChanges
 from simplextui.chat.groups.send import send_to_many, wrap
+from simplextui.chat.groups.sequence import numbered
 from simplextui.chat.refs import ByMsgId, MsgRef
 from simplextui.chat.responses import ChatResponse, SentResponse
 from simplextui.protocol.chat_events import (
@@ -47,7 +50,7 @@ from simplextui.protocol.chat_events import (
     encode_chat_message,
     new_msg_id,
 )
-from simplextui.protocol.group_events import GroupRole, MsgForward
+from simplextui.protocol.group_events import GroupRole
 from simplextui.store.chat_models import (
     ChatItem,
     ChatReaction,
@@ -62,7 +65,6 @@ __all__ = [
     "ITEM_EVENTS",
     "MAX_MEMBER_REACTIONS",
     "GroupItems",
-    "SeenChanges",
     "checked_quote_columns",
     "post_message",
     "quote_columns",
@@ -86,8 +88,9 @@ async def post_message(ctx: ChatContext, group: Group, event: MsgNew) -> SentRes
     encode_chat_message(message)  # size errors before any write
     deliveries = deliveries_of(ctx)
     async with ctx.tx() as s:
+        message = await numbered(s, group.id, message)
         columns = {} if event.quote is None else quote_columns(group, event.quote, None)
-        item = await gq.insert_item(s, group.id, None, message.msg_id, event.content.text,
+        item = await gq.insert_item(s, group, None, message.msg_id, event.content.text,
                                     quote=columns)
         members = await gq.connected_members(s, group.id)
         await keep_pending(s, group.id, message)  # for members not connected yet
@@ -122,10 +125,14 @@ async def checked_quote_columns(s: AsyncSession, group: Group, quote: Quote,
     copy of the quoted message when there is one: a member cannot show others words the
     quoted author never wrote, nor name someone else as its author."""
     columns = quote_columns(group, quote, author)
-    quoted = (await s.execute(select(ChatItem).where(
-        ChatItem.group_id == group.id, ChatItem.shared_msg_id == quote.msg_id,
-        ChatItem.kind == ItemKind.MSG, ChatItem.deleted.is_(False)))).scalar_one_or_none()
-    if quoted is not None:
+    # the quoted message is known by its author and id; if the named author has no message
+    # with that id here, the one message with that id (a wrong or missing author name)
+    quoted_author = author.member_id if quote.sent else quote.member_id
+    quoted = (None if quoted_author is None
+              else await gq.item_by_author(s, group.id, quoted_author, quote.msg_id))
+    if quoted is None:
+        quoted = await _only_item(s, group, quote.msg_id)
+    if quoted is not None and not quoted.deleted:
         mine = quoted.direction == Direction.SND
         columns.update(quote_text=quoted.text, quote_sent=mine,
                        quote_member_id=None if mine else await _author_member_id(s, quoted))
@@ -137,7 +144,7 @@ class GroupItems:
 
     def __init__(self, ctx: ChatContext) -> None:
         self.ctx = ctx
-        self.seen = SeenChanges()
+        self.seen = SeenChanges(ctx)
 
     def handlers(self) -> dict[type, Callable[[Any], Awaitable[ChatResponse]]]:
         return {gc.ReplyGroup: self.reply, gc.EditGroupMessage: self.edit,
@@ -200,9 +207,11 @@ class GroupItems:
             item = await self._find(s, group, cmd.ref, own=None)
             await items_q.refuse_unchanged_reaction(s, item.id, cmd.reaction, cmd.add)
             mine = await _reaction_count(s, item.id, None)
+            author_id = await _author_member_id(s, item)
         if cmd.add and mine >= MAX_MEMBER_REACTIONS:  # the others would drop it
             raise ChatError(f"at most {MAX_MEMBER_REACTIONS} reactions of yours per message")
-        await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add))
+        await self._send(group, MsgReact(item.shared_msg_id, cmd.reaction, cmd.add,
+                                         author_id or group.member_id))
         async with self.ctx.tx() as s:
             await items_q.set_reaction(s, item.id, True, cmd.reaction, cmd.add)
         return SentResponse(f"#{group.local_name}", item.shared_msg_id)
@@ -221,8 +230,8 @@ class GroupItems:
         return group
 
     async def _send(self, group: Group, event: MsgUpdate | MsgDelete | MsgReact) -> None:
-        message = wrap(event)
         async with self.ctx.tx() as s:
+            message = await numbered(s, group.id, wrap(event))
             members = await gq.connected_members(s, group.id)
             await keep_pending(s, group.id, message)
         await send_to_many(self.ctx, [m.conn_id for m in members if m.conn_id], message)
@@ -235,8 +244,9 @@ class GroupItems:
                                        ChatItem.deleted.is_(False))
         if own:
             query = query.where(ChatItem.direction == Direction.SND)
-        if isinstance(ref, ByMsgId):
-            item = (await s.execute(query.where(ChatItem.shared_msg_id == ref.msg_id))
+        if isinstance(ref, ByMsgId):  # two authors may use one id: this user's, or the first
+            item = (await s.execute(query.where(ChatItem.shared_msg_id == ref.msg_id).order_by(
+                (ChatItem.direction == Direction.SND).desc(), ChatItem.id).limit(1))
                     ).scalar_one_or_none()
             if item is None and own:
                 other = (await s.execute(select(ChatItem.id).where(
@@ -274,15 +284,22 @@ class GroupItems:
         return True
 
     async def apply(self, group: Group, author: GroupMember,
-                    event: MsgUpdate | MsgDelete | MsgReact, out: list[ChatEvent]) -> None:
-        """Apply ``author``'s edit, deletion or reaction (received directly or forwarded)."""
+                    event: MsgUpdate | MsgDelete | MsgReact, out: list[ChatEvent],
+                    message: ChatMessage | None = None) -> None:
+        """Apply ``author``'s edit, deletion or reaction (received directly or forwarded);
+        a change of a message not received yet is kept (``message``: the change as received)
+        and applied when it arrives (``apply_early``)."""
         if not self.allowed(group, author, event):
             return
         chat, name = f"#{group.local_name}", author.local_name or ""
         async with self.ctx.tx() as s:
-            item = (await s.execute(select(ChatItem).where(
-                ChatItem.group_id == group.id, ChatItem.shared_msg_id == event.msg_id,
-                ChatItem.kind == ItemKind.MSG))).scalar_one_or_none()
+            item = await _target(s, group, author, event)
+            target = _target_author(author, event)
+            if item is None and message is not None and target is not None:
+                await keep_early(s, group.id, author, (target, event.msg_id), message)
+                log.info("#%s: %s about a message not received yet kept", group.local_name,
+                         type(event).__name__)
+                return
             if item is None or item.deleted:
                 log.info("#%s: %s about an unknown or deleted message ignored",
                          group.local_name, type(event).__name__)
@@ -312,6 +329,21 @@ class GroupItems:
                 item.text, item.edited, item.updated_at = event.content.text, True, now_ms()
                 out.append(MessageUpdated(chat, name, event.msg_id, event.content.text))
 
+    async def apply_early(self, group: Group, author_member_id: str, msg_id: str,
+                          out: list[ChatEvent]) -> None:
+        """Message ``msg_id`` of ``author_member_id`` just arrived: apply the edits,
+        deletions and reactions that came before it (nothing if it is not here after all)."""
+        async with self.ctx.db.session() as s:
+            if not await has_early(s, group.id, author_member_id, msg_id):
+                return
+        async with self.ctx.tx() as s:
+            if await gq.item_by_author(s, group.id, author_member_id, msg_id) is None:
+                return
+            early = await take_early(s, group.id, author_member_id, msg_id)
+        for sender, message in early:
+            if isinstance(message.event, ITEM_EVENTS):
+                await self.apply(group, sender, message.event, out)
+
     async def _may_moderate(self, s: AsyncSession, group: Group, moderator: GroupMember,
                             item: ChatItem, author_id: str) -> bool:
         """Did ``author_id`` write ``item``, and ``moderator``'s role reach the author's?"""
@@ -340,43 +372,31 @@ async def _reaction_count(s: AsyncSession, item_id: int, member_id: int | None) 
         ChatReaction.item_id == item_id, by))) or 0
 
 
-ChangeKey = tuple[int, str, str]  # (group id, author's member id, the change's message id)
+async def _target(s: AsyncSession, group: Group, sender: GroupMember,
+                  event: MsgUpdate | MsgDelete | MsgReact) -> ChatItem | None:
+    """The message a change of ``sender``'s is about, known by (author, msg id): an edit or
+    a plain deletion is about the sender's own message, a moderation or a reaction names the
+    author. A reaction without an author (an older client) is placed only when one message
+    has that id."""
+    author_id = _target_author(sender, event)
+    if author_id is not None:
+        return await gq.item_by_author(s, group.id, author_id, event.msg_id)
+    return await _only_item(s, group, event.msg_id)
 
 
-class SeenChanges:
-    """Edits, deletions and reactions already received directly from their author.
+def _target_author(sender: GroupMember, event: MsgUpdate | MsgDelete | MsgReact) -> str | None:
+    """The member id of the author of the message ``event`` is about (None: not named)."""
+    if isinstance(event, MsgUpdate) or (isinstance(event, MsgDelete) and event.member_id is None):
+        return sender.member_id
+    return event.member_id
 
-    A change sent while a pair is not connected travels twice: forwarded by the introducer,
-    and kept by the author for the member, sent directly once they connect. The forwarded copy
-    can come much later (the introducer was offline), after newer changes: applied then, it
-    would bring an older text or a removed reaction back. Both copies carry the change's own
-    message id, so a forwarded change whose direct copy was seen is dropped. Only direct copies
-    are recorded (their author is the connection's member; a forwarded one may be forged).
-    Kept in memory, bounded: a copy forwarded across a restart is not recognised."""
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self._limit = limit
-        self._keys: OrderedDict[ChangeKey, None] = OrderedDict()
-
-    @staticmethod
-    def key(group: Group, sender: GroupMember, message: ChatMessage) -> ChangeKey | None:
-        """The change ``message`` (from ``sender``, directly or forwarded) carries, if any."""
-        event = message.event
-        if isinstance(event, ITEM_EVENTS):
-            return group.id, sender.member_id, message.msg_id
-        if isinstance(event, MsgForward) and not event.history \
-                and isinstance(event.msg.event, ITEM_EVENTS):
-            return group.id, event.member_id, event.msg.msg_id
-        return None
-
-    def seen(self, key: ChangeKey) -> bool:
-        return key in self._keys
-
-    def add(self, key: ChangeKey) -> None:
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        while len(self._keys) > self._limit:
-            self._keys.popitem(last=False)
+async def _only_item(s: AsyncSession, group: Group, msg_id: str) -> ChatItem | None:
+    """The group's message ``msg_id`` when only one author used that id, else None."""
+    found = (await s.execute(select(ChatItem).where(
+        ChatItem.group_id == group.id, ChatItem.shared_msg_id == msg_id,
+        ChatItem.kind == ItemKind.MSG).limit(2))).scalars().all()
+    return found[0] if len(found) == 1 else None
 
 
 def _authored_by(item: ChatItem, member: GroupMember) -> bool:

@@ -33,7 +33,13 @@ from simplextui.chat.groups import links_commands as lc
 from simplextui.chat.groups import store as gq
 from simplextui.chat.groups.actions import can_manage
 from simplextui.chat.groups.joining import join_member
-from simplextui.chat.groups.links_record import delete_record, publish, read, send_join
+from simplextui.chat.groups.links_record import (
+    delete_record,
+    publish,
+    read,
+    send_join,
+    update_record,
+)
 from simplextui.chat.groups.lookup import find_group
 from simplextui.chat.profiles import profile_of
 from simplextui.chat.responses import ChatResponse, LinkResponse, OkResponse
@@ -55,7 +61,7 @@ from simplextui.protocol.links import Link, LinkKind, expect_kind
 from simplextui.store.chat_models import Group, GroupMember, GroupStatus, MemberStatus
 from simplextui.store.group_link_models import GroupLink
 
-__all__ = ["GroupLinkInbound", "GroupLinks", "join_by_link"]
+__all__ = ["GroupLinkInbound", "GroupLinks", "join_by_link", "refresh_group_link"]
 
 log = logging.getLogger("simplextui.chat.groups.links")
 Handler = Callable[[Any], Awaitable[ChatResponse]]
@@ -88,7 +94,7 @@ class GroupLinks:
 
     def handlers(self) -> dict[type, Handler]:
         return {lc.CreateGroupLink: self.create, lc.ShowGroupLink: self.show,
-                lc.DeleteGroupLink: self.delete}
+                lc.SetGroupLinkRole: self.set_role, lc.DeleteGroupLink: self.delete}
 
     async def _group(self, name: str, *active: GroupStatus) -> Group:
         return await find_group(self.ctx, name, *active)
@@ -105,9 +111,7 @@ class GroupLinks:
                 raise ChatError(f"#{g} already has a group link (/show link #{g} shows it, "
                                 f"/delete link #{g} deletes it)")
         # Join requests arrive at an address of this link's own (not the contact address).
-        data = GroupLinkData(new_msg_id(), GroupProfile(group.display_name, group.description),
-                             MemberInfo(group.member_id, GroupRole(group.role),
-                                        profile_of(self.ctx.user)), cmd.role, group.symmetric)
+        data = _link_data(self.ctx, group, new_msg_id(), cmd.role)
         address_id, uri = await publish(self.ctx.agent, data)
         try:
             async with self.ctx.tx() as s:
@@ -120,7 +124,7 @@ class GroupLinks:
             with contextlib.suppress(AgentError):
                 await delete_record(self.ctx.agent, address_id)
             raise
-        return LinkResponse("group", uri)
+        return LinkResponse("group", uri, role=cmd.role.value)
 
     async def show(self, cmd: lc.ShowGroupLink) -> ChatResponse:
         group = await self._group(cmd.group)
@@ -129,7 +133,28 @@ class GroupLinks:
         g = group.local_name
         if row is None:
             raise ChatError(f"#{g} has no group link (/create link #{g} creates one)")
-        return LinkResponse("group", row.link)
+        return LinkResponse("group", row.link, role=row.role)
+
+    async def set_role(self, cmd: lc.SetGroupLinkRole) -> ChatResponse:
+        """Change the role the link grants: its record first (what joiners read), then the
+        row (what the host grants when a request arrives); a failure changes neither."""
+        group = await self._group(cmd.group)
+        g = group.local_name
+        if group.status != GroupStatus.CONNECTED or not can_manage(group, group.role):
+            raise ChatError(f"#{g}: only active admins and owners can change the group link")
+        async with self.ctx.db.session() as s:
+            row = await _link_of(s, group.id)
+        if row is None:
+            raise ChatError(f"#{g} has no group link (/create link #{g} creates one)")
+        if row.role == cmd.role.value:
+            raise ChatError(f"the group link of #{g} already grants {cmd.role}")
+        await update_record(self.ctx.agent, row.address_id,
+                            _link_data(self.ctx, group, row.link_id, cmd.role))
+        async with self.ctx.tx() as s:
+            stored = await _link_of(s, group.id)
+            if stored is not None and stored.link_id == row.link_id:
+                stored.role = cmd.role.value
+        return OkResponse(f"the group link of #{g} now grants {cmd.role}", group=g)
 
     async def delete(self, cmd: lc.DeleteGroupLink) -> ChatResponse:
         group = await self._group(cmd.group)
@@ -140,6 +165,30 @@ class GroupLinks:
         await drop_group_link(self.ctx, group.id)
         return OkResponse(f"the group link of #{group.local_name} is deleted; joining by it "
                           "no longer works")
+
+
+def _link_data(ctx: ChatContext, group: Group, link_id: str, role: GroupRole) -> GroupLinkData:
+    """What the link's record holds: the group's profile and host as they are now."""
+    return GroupLinkData(link_id, GroupProfile(group.display_name, group.description),
+                         MemberInfo(group.member_id, GroupRole(group.role),
+                                    profile_of(ctx.user)), role, group.symmetric)
+
+
+async def refresh_group_link(ctx: ChatContext, group_id: int) -> None:
+    """Publish the group's profile as it is now in its link's record, if it has a link (after
+    a profile change, so that joiners see the group's current name). Best effort: a server
+    that cannot be reached leaves the old profile there, which the group corrects on joining."""
+    async with ctx.db.session() as s:
+        row = await _link_of(s, group_id)
+        group = await s.get(Group, group_id)
+    if row is None or group is None:
+        return
+    try:
+        await update_record(ctx.agent, row.address_id,
+                            _link_data(ctx, group, row.link_id, GroupRole(row.role)))
+    except ChatError as exc:
+        log.warning("#%s: the group link still shows the old profile: %s",
+                    group.local_name, exc)
 
 
 async def drop_group_link(ctx: ChatContext, group_id: int) -> None:

@@ -20,7 +20,7 @@ from simplextui.protocol.links import Link, LinkError, LinkKind
 if TYPE_CHECKING:
     from simplextui.chat.agent_api import AgentAPI
 
-__all__ = ["delete_record", "publish", "read", "send_join"]
+__all__ = ["delete_record", "publish", "read", "send_join", "update_record"]
 
 KIND = LinkKind.GROUP.value
 
@@ -31,6 +31,14 @@ async def publish(agent: AgentAPI, data: GroupLinkData) -> tuple[str, str]:
         return await agent.add_address(kind=KIND, app_data=data.encode())
     except AgentError as exc:
         raise ChatError(f"cannot create the group link: {exc}") from exc
+
+
+async def update_record(agent: AgentAPI, address_id: str, data: GroupLinkData) -> None:
+    """Replace the data in the link's record (the link stays the same)."""
+    try:
+        await agent.update_address_data(address_id, data.encode())
+    except AgentError as exc:
+        raise ChatError(f"cannot update the group link: {exc}") from exc
 
 
 async def read(agent: AgentAPI, link: Link) -> GroupLinkData:

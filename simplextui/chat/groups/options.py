@@ -97,7 +97,7 @@ class GroupOptions:
         if not cmd.approve:
             await reject(self.ctx, group, member)
             return OkResponse(f"#{group.local_name}: you will not connect to {cmd.member}")
-        conn_req, info = member.pending_conn_req, member_self_info(self.ctx, group)
+        conn_req, info = member.pending_conn_req, member_self_info(self.ctx, group, member)
 
         async def approved(s: AsyncSession, row: GroupMember) -> None:
             # before the join: the connection may complete before it returns

@@ -7,7 +7,8 @@ in its database, each message (``x.msg.new``; its edits, deletions and reactions
 removal (``x.grp.mem.del``) it sends while a member is ``introduced`` or ``pending_approval``
 at its side, and sends them to that member
 directly, in order, with their original shared msg ids, right when the pair connects. The
-receiver shows each once (the ``(group, msgId)`` index drops the forwarded copy or this one).
+receiver shows each once (the ``(group, author, msgId)`` index drops the forwarded copy or this
+one).
 Role and profile changes are not kept: a late copy could undo a newer change by someone else.
 """
 

@@ -15,16 +15,20 @@ from simplextui.protocol.chat_events import (
     new_msg_id,
 )
 from simplextui.protocol.group_events import MemberSelf
-from simplextui.store.chat_models import Group
+from simplextui.store.chat_models import Group, GroupMember
 
 __all__ = ["member_self_info", "send_to_many"]
 
 log = logging.getLogger("simplextui.chat.groups")
 
 
-def member_self_info(ctx: ChatContext, group: Group) -> bytes:
-    """Connection info of a member connection: this user's member id and profile."""
-    event = MemberSelf(group.member_id, profile_of(ctx.user))
+def member_self_info(ctx: ChatContext, group: Group, member: GroupMember | None = None
+                     ) -> bytes:
+    """Connection info of a member connection: this user's member id and profile, and for
+    a connection with ``member``, this user's last sequence number from before it learned of
+    it (``groups.sequence``)."""
+    seq = member.learned_seq if member is not None else None
+    event = MemberSelf(group.member_id, profile_of(ctx.user), seq_before=seq)
     return encode_chat_message(ChatMessage(new_msg_id(), event))
 
 

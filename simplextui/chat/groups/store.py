@@ -30,6 +30,7 @@ __all__ = [
     "group_of",
     "insert_item",
     "intros_of",
+    "item_by_author",
     "last_messages",
     "member_by_conn",
     "member_by_id",
@@ -116,12 +117,14 @@ async def add_member(s: AsyncSession, group_id: int, member_id: str, role: Group
                      contact_id: int | None = None,
                      introducer_id: int | None = None) -> GroupMember:
     taken = {m.local_name for m in await members(s, group_id)}
+    group = await s.get(Group, group_id)
     now = now_ms()
     member = GroupMember(group_id=group_id, member_id=member_id,
                          local_name=unique_name(local_name_base(profile.display_name), taken),
                          display_name=profile.display_name, full_name=profile.full_name,
                          bio=profile.bio, role=role.value, status=status.value,
                          contact_id=contact_id, introducer_id=introducer_id,
+                         learned_seq=group.last_seq or 0 if group is not None else None,
                          created_at=now, updated_at=now)
     s.add(member)
     await s.flush()
@@ -167,31 +170,41 @@ async def open_intros_with(s: AsyncSession, member_id: int) -> list[GroupIntro]:
     return list(result.scalars())
 
 
-async def insert_item(s: AsyncSession, group_id: int, member: GroupMember | None,
+async def insert_item(s: AsyncSession, group: Group, member: GroupMember | None,
                       shared_msg_id: str, text: str, *, forwarded: bool = False,
                       sent_at: int | None = None, history: bool = False,
                       author: tuple[str, str] | None = None,
                       quote: dict[str, object] | None = None) -> ChatItem | None:
     """A group chat item (``member`` None: sent by this user, unless ``author``, the
     (member id, name) of an author unknown here, is given; ``quote``: its quote columns, see
-    ``items.quote_columns``); None if already there."""
+    ``items.quote_columns``); None if already there. A message is known by its author's
+    member id and its shared id: the same id from another author is another message."""
     now = now_ms()
     received = member is not None or author is not None
+    author_id = (member.member_id if member is not None
+                 else author[0] if author is not None else group.member_id)
     stmt = sqlite_insert(ChatItem).values(
-        group_id=group_id, member_id=member.id if member else None,
+        group_id=group.id, member_id=member.id if member else None,
         shared_msg_id=shared_msg_id, direction=Direction.RCV if received else Direction.SND,
         text=text, status=ItemStatus.NEW if received else ItemStatus.PENDING,
         forwarded=forwarded, created_at=now, sent_at=sent_at, updated_at=now, edited=False,
-        deleted=False, kind=ItemKind.MSG, history=history,
-        author_member_id=author[0] if author else None,
+        deleted=False, kind=ItemKind.MSG, history=history, author_member_id=author_id,
         author_name=author[1] if author else None, **(quote or {}),
-    ).on_conflict_do_nothing(index_elements=["group_id", "shared_msg_id"])
+    ).on_conflict_do_nothing(index_elements=["group_id", "author_member_id", "shared_msg_id"])
     result = await s.execute(stmt)
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
+    return await item_by_author(s, group.id, author_id, shared_msg_id)
+
+
+async def item_by_author(s: AsyncSession, group_id: int, author_member_id: str,
+                         shared_msg_id: str) -> ChatItem | None:
+    """The group message ``shared_msg_id`` of the member ``author_member_id`` (this user's
+    own member id for its own messages); notices are never found."""
     found = await s.execute(select(ChatItem).where(
-        ChatItem.group_id == group_id, ChatItem.shared_msg_id == shared_msg_id))
-    return found.scalar_one()
+        ChatItem.group_id == group_id, ChatItem.author_member_id == author_member_id,
+        ChatItem.shared_msg_id == shared_msg_id, ChatItem.kind == ItemKind.MSG))
+    return found.scalar_one_or_none()
 
 
 async def last_messages(s: AsyncSession, group_id: int, count: int

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from simplextui.chat.responses import (
     CodeResponse,
@@ -23,6 +23,7 @@ from simplextui.chat.responses import (
 )
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import OpenChat
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -65,7 +66,7 @@ class ContactInfoScreen(WorkerErrors, ModalScreen[None]):
                 yield Button("Unverify", id="unverify")
                 yield Button("Open chat", id="open-chat", variant="primary")
                 yield Button("Delete contact", id="delete-contact", variant="error")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#verify-code", Input).cursor_blink = self.sapp.blink

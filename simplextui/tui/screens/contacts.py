@@ -1,5 +1,6 @@
 """Contacts: one-time links (text and QR), connecting by a link, the contact address, pending
-requests, and the list of contacts (Enter for contact info)."""
+requests, your own invitations and requests still waiting (cancel them), and the list of
+contacts (Enter for contact info)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Input,
     Label,
     Static,
@@ -23,10 +23,18 @@ from textual.widgets import (
 )
 
 from simplextui.chat.events import ChatEvent
-from simplextui.chat.responses import ErrorResponse, LinkResponse, ProfileResponse
+from simplextui.chat.responses import (
+    ErrorResponse,
+    LinkResponse,
+    PendingResponse,
+    ProfileResponse,
+)
+from simplextui.chat.view import PendingView
 from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
+from simplextui.tui.format import short_time
 from simplextui.tui.messages import CommandDone, OpenChat
+from simplextui.tui.widgets.keys_footer import KeysFooter
 from simplextui.tui.widgets.qr_code import QRCode
 from simplextui.tui.widgets.tables import fill_table
 
@@ -44,12 +52,18 @@ ADDRESS_HELP = ("Your address is a long-term link: anyone who has it can ask to 
 
 REQUESTS_HELP = ("People who asked to connect through your address. a: accept, r: reject the "
                  "selected one.")
+PENDING_HELP = ("Links you made that nobody has used yet, and requests you sent that are not "
+                "accepted yet. x: delete the selected one (its link stops working).")
+NO_PENDING = ("Nothing waiting. One-time links you create (Add contact tab) wait here until "
+              "someone uses them; delete one you gave to the wrong person.")
+PENDING_KINDS = {"invitation": "one-time link", "request": "request sent"}
 NO_REQUESTS = ("No pending requests. People who have your contact address (Address tab) can "
                "ask to connect; their requests wait here.")
 
 
 class ContactsScreen(WorkerErrors, Screen[None]):
-    BINDINGS = keymap.bindings("screen") + keymap.bindings("requests")
+    BINDINGS = (keymap.bindings("screen") + keymap.bindings("requests") +
+                keymap.quiet("app.contacts", "app.settings"))
 
     def __init__(self, tab: str | None = None) -> None:
         super().__init__(id="contacts")
@@ -97,11 +111,16 @@ class ContactsScreen(WorkerErrors, Screen[None]):
                 with Horizontal(classes="button-row"):
                     yield Button("Accept", id="accept", variant="success")
                     yield Button("Reject", id="reject", variant="error")
+            with TabPane("Pending", id="pending"), Vertical():
+                yield Static(NO_PENDING, classes="help-text", id="pending-help")
+                yield DataTable(id="pending-table", cursor_type="row")
+                with Horizontal(classes="button-row"):
+                    yield Button("Delete", id="cancel-pending", variant="error")
             with TabPane("Contacts", id="contacts"), Vertical():
                 yield Static("Enter: contact info and safety code.  o: open the chat.",
                              classes="help-text")
                 yield DataTable(id="contact-table", cursor_type="row")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for box in self.query(Input):
@@ -110,10 +129,17 @@ class ContactsScreen(WorkerErrors, Screen[None]):
         self.query_one("#request-table", DataTable).add_columns("name", "full name", "bio")
         self.query_one("#contact-table", DataTable).add_columns(
             "contact", "full name", "status", "verified")
+        self.query_one("#pending-table", DataTable).add_columns("", "made", "link")
         self.sapp.core_events.subscribe(self, self._core_event)
         self.sapp.commands_done.subscribe(self, self._command_done)
         self.refresh_data()
         self._focus_tab(self._initial_tab)
+
+    def next_tab(self) -> str:
+        """The tab after the one shown (after the last: the first)."""
+        tabs = [pane.id for pane in self.query(TabPane) if pane.id]
+        current = self._active_tab()
+        return tabs[(tabs.index(current) + 1) % len(tabs)] if current in tabs else tabs[0]
 
     def show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -122,7 +148,8 @@ class ContactsScreen(WorkerErrors, Screen[None]):
     def _focus_tab(self, tab: str) -> None:
         """Focus what the user came for: the link button, the address, the lists."""
         target = {"invite": "#create-link", "address": "#create-address",
-                  "requests": "#request-table", "contacts": "#contact-table"}.get(tab)
+                  "requests": "#request-table", "pending": "#pending-table",
+                  "contacts": "#contact-table"}.get(tab)
         if target:
             widget = self.query_one(target)
             if widget.focusable:
@@ -156,6 +183,10 @@ class ContactsScreen(WorkerErrors, Screen[None]):
         fill_table(self.query_one("#contact-table", DataTable),
                    [(c.name, (f"@{c.name}", c.full_name, c.status, "✓" if c.verified else ""))
                     for c in sorted((c for c in contacts if not c.group), key=lambda c: c.name)])
+        pending = await self.sapp.run_command("/invitations", show_errors=False,
+                                              publish=False)
+        if isinstance(pending, PendingResponse):
+            self._show_pending(pending.invitations)
         address = await self.sapp.run_command("/sa", show_errors=False,
                                                publish=False)
         self._set_address(address.link if isinstance(address, LinkResponse) else None)
@@ -165,10 +196,23 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             with switch.prevent(Switch.Changed):
                 switch.value = profile.auto_accept
 
+    def _show_pending(self, pending: list[PendingView]) -> None:
+        now = self.sapp.clock.now()
+        fill_table(self.query_one("#pending-table", DataTable),
+                   [(str(p.id), (PENDING_KINDS.get(p.kind, p.kind),
+                                 short_time(p.created_at, now), p.link))
+                    for p in sorted(pending, key=lambda p: -p.created_at)])
+        self.query_one("#pending-help", Static).update(PENDING_HELP if pending else NO_PENDING)
+        self.query_one("#cancel-pending", Button).disabled = not pending
+        self._label_tab("pending", f"Pending ({len(pending)})" if pending else "Pending")
+
     def _label_requests_tab(self, label: str) -> None:
+        self._label_tab("requests", label)
+
+    def _label_tab(self, tab_id: str, label: str) -> None:
         """Relabel (when it changed), and move the underline once the tab has its new width:
         Textual re-measures the underline before the relabelled tab is laid out."""
-        tab = self.query_one(TabbedContent).get_tab("requests")
+        tab = self.query_one(TabbedContent).get_tab(tab_id)
         if tab.label_text == label:
             return
         tab.label = label
@@ -190,10 +234,20 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             self.query_one("#link-qr", QRCode).show(response.link)
             copy = self.query_one("#copy-link", Button)
             copy.disabled, copy.display = False, True
-            self.show_tab("invite")
+            # focus Copy (not Create): Enter copies, and a small terminal scrolls to the link
+            self.query_one(TabbedContent).active = "invite"
+            self.refresh_bindings()
+            self.call_after_refresh(self._focus_copy)
         else:
             self._set_address(response.link)
             self.show_tab("address")
+
+    def _focus_copy(self) -> None:
+        copy = self.query_one("#copy-link", Button)
+        copy.focus(scroll_visible=False)
+        # once the new link is laid out: its button in view (and the link just above it)
+        self.call_after_refresh(self.query_one("#invite VerticalScroll").scroll_to_widget,
+                                copy, animate=False)
 
     # --- invitation links -------------------------------------------------------------------
 
@@ -288,10 +342,34 @@ class ContactsScreen(WorkerErrors, Screen[None]):
         if name:
             self._run(f"/rc {name}")
 
+    @on(Button.Pressed, "#cancel-pending")
+    def action_cancel_pending(self) -> None:
+        from simplextui.tui.screens.dialogs import ConfirmDialog
+
+        table = self.query_one("#pending-table", DataTable)
+        if not table.row_count:
+            self.notify("Nothing is waiting", severity="warning")
+            return
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        kind, made, _ = (str(c) for c in table.get_row(key))
+        question, verb = (("Withdraw your contact request?", "Withdraw")
+                          if kind == PENDING_KINDS["request"] else
+                          ("Delete this one-time link?", "Delete"))
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self._run(f"/cancel {key}")
+
+        self.app.push_screen(ConfirmDialog(
+            question, f"Made {made}. It stops working: whoever has it can no longer connect "
+            "with it.", verb), done)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Each tab's keys only on that tab (so the footer shows them there, and only there)."""
         if action in ("accept_request", "reject_request"):
             return self._active_tab() == "requests"
+        if action == "cancel_pending":
+            return self._active_tab() == "pending"
         if action == "open_chat":
             return self._active_tab() == "contacts"
         return True

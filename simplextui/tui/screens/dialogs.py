@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from simplextui.protocol.chat_events import ALLOWED_REACTIONS
 from simplextui.tui.format import preview
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 __all__ = ["ConfirmDialog", "ReactionDialog", "TextDialog"]
 
@@ -31,7 +32,7 @@ class TextDialog(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(self._text, markup=False)
             yield Button("Close", variant="primary", id="close")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
@@ -58,7 +59,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._confirm, variant=self._variant, id="confirm")
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -93,7 +94,7 @@ class ReactionDialog(ModalScreen[str | None]):
                     yield Button(label, id=f"reaction-{i}",
                                  classes="reaction -mine" if reaction in self._mine
                                  else "reaction")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     def action_pick(self, index: int) -> None:
         self.dismiss(ALLOWED_REACTIONS[index])

@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Select, Static
+from textual.widgets import Button, Label, Select, Static
+
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 __all__ = ["ROLES", "InviteDialog", "JoinDialog", "RoleDialog"]
 
@@ -49,7 +51,7 @@ class InviteDialog(ModalScreen[tuple[str, str] | None]):
                 yield Button("Invite", variant="primary", id="invite",
                              disabled=not self.contacts)
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#invite")
     def _invite(self) -> None:
@@ -80,7 +82,7 @@ class RoleDialog(ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Change", variant="primary", id="change")
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     @on(Button.Pressed, "#change")
     def _change(self) -> None:
@@ -111,7 +113,7 @@ class JoinDialog(ModalScreen[str | None]):
                 yield Button("Join", variant="primary", id="join")
                 yield Button("Decline", variant="error", id="decline")
                 yield Button("Later", id="later")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         self.query_one("#later", Button).focus()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.widgets import Button, DataTable, Label, Static
 
 from simplextui.chat.events import ChatEvent
 from simplextui.chat.responses import (
@@ -30,6 +30,7 @@ from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import CommandDone, OpenChat
 from simplextui.tui.screens.group_dialogs import InviteDialog, RoleDialog
+from simplextui.tui.widgets.keys_footer import KeysFooter
 from simplextui.tui.widgets.tables import fill_table
 
 if TYPE_CHECKING:
@@ -61,13 +62,15 @@ def connection_label(member: MemberView) -> str:
 
 
 class GroupInfoScreen(WorkerErrors, Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("group")
+    BINDINGS: ClassVar[list[BindingType]] = (
+        keymap.bindings("group") + keymap.quiet("app.contacts", "app.settings"))
 
     def __init__(self, group: str) -> None:
         super().__init__(id="group-info")
         self.group = group
         self.members: list[MemberView] = []
         self.link: str | None = None
+        self.link_role: str | None = None
         self.my_role = ""
 
     @property
@@ -95,7 +98,7 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
             with Horizontal(classes="button-row"):
                 yield Button("Leave group", id="leave-group", variant="warning")
                 yield Button("Delete group", id="delete-group", variant="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#member-table", DataTable).add_columns("member", "role", "connection")
@@ -136,16 +139,18 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
                                                publish=False)
         if isinstance(response, GroupMembersResponse):
             self._show_members(response.members)
-        self.link = None
+        self.link = self.link_role = None
         if active:
             shown = await self.sapp.run_command(f"/show link #{self.group}", show_errors=False,
                                                 publish=False)
-            self.link = shown.link if isinstance(shown, LinkResponse) else None
+            if isinstance(shown, LinkResponse):
+                self.link, self.link_role = shown.link, shown.role
         state = f"you are {group.role} · {group.status}"
         if group.symmetric:
             state += " · symmetric: every member may add and remove"
         if self.link:
-            state += " · has a group link (l)"
+            grants = f": joins as {self.link_role}" if self.link_role else ""
+            state += f" · has a group link{grants} (l)"
         self.query_one("#group-status", Static).update(Text(state))
 
     def _show_members(self, members: list[MemberView]) -> None:
@@ -165,6 +170,7 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
     def show_link(self, response: LinkResponse) -> None:
         """A link made elsewhere (``/create link`` typed in the composer): show its QR code."""
         self.link = response.link
+        self.link_role = response.role
         self.action_link()
 
     def _selected(self) -> MemberView | None:
@@ -261,7 +267,7 @@ class GroupInfoScreen(WorkerErrors, Screen[None]):
         def done(_: None) -> None:
             self.load()
 
-        self.app.push_screen(GroupLinkDialog(self.group, self.link), done)
+        self.app.push_screen(GroupLinkDialog(self.group, self.link, self.link_role), done)
 
     @on(Button.Pressed, "#open-group")
     def _open(self) -> None:

@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from simplextui.chat.commands import HELP
 from simplextui.tui import keymap
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -24,6 +25,7 @@ EXTRA_KEYS = (
     ("app", "ctrl+p", "Command palette (chats, links, themes, screenshot…)"),
     ("app", "tab / shift+tab", "Move between the chat list, messages and composer"),
     ("app", "mouse", "Click a chat or a message; wheel scrolls"),
+    ("requests", "f2 (again)", "The next tab (or shift+tab to the tabs, then ←/→)"),
 )
 COMPOSER_NOTE = (
     "In the composer, text that starts like a command runs it; anything else is sent to the "
@@ -55,7 +57,7 @@ def keys_table(user_keymap: dict[str, str]) -> Group:
 
 
 class HelpScreen(Screen[None]):
-    BINDINGS = keymap.bindings("screen")
+    BINDINGS = keymap.bindings("screen") + keymap.quiet("app.contacts", "app.settings")
 
     def __init__(self) -> None:
         super().__init__(id="help")
@@ -69,7 +71,7 @@ class HelpScreen(Screen[None]):
             with TabPane("Commands", id="help-commands"), VerticalScroll():
                 yield Static(Text(COMPOSER_NOTE + "\n", style="italic"))
                 yield Static(Text(HELP))
-        yield Footer()
+        yield KeysFooter()
 
     def action_back(self) -> None:
         self.dismiss(None)

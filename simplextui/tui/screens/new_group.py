@@ -13,13 +13,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from simplextui.chat.responses import ErrorResponse, OkResponse
 from simplextui.tui import keymap
 from simplextui.tui.errors import WorkerErrors
 from simplextui.tui.messages import OpenChat
 from simplextui.tui.screens.group_dialogs import ROLES
+from simplextui.tui.widgets.keys_footer import KeysFooter
 from simplextui.tui.widgets.tickbox import TickBox
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", variant="primary", id="create-group")
                 yield Button("Cancel", id="cancel")
-        yield Footer()  # this dialog's keys (not the screen's below)
+        yield KeysFooter()  # this dialog's keys (not the screen's below)
 
     def on_mount(self) -> None:
         for box in self.query(Input):
@@ -107,6 +108,11 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
     def _name_done(self) -> None:
         self.query_one("#group-description", Input).focus()
 
+    @on(Input.Submitted, "#group-description")
+    def _description_done(self) -> None:
+        """Enter goes on to the next field, as in the name (Create is a button away)."""
+        self.focus_next()
+
     @on(Button.Pressed, "#create-group")
     @work(group="new-group", exclusive=True, exit_on_error=False)
     async def _create(self) -> None:
@@ -118,7 +124,9 @@ class NewGroupScreen(WorkerErrors, ModalScreen[str | None]):
             self.query_one("#group-name", Input).focus()
             return
         error.update("")
-        response = await self.sapp.run_command(f"/g {name} {description}".strip())
+        # a refusal is shown in the dialog, beside the name (not also as a notice)
+        response = await self.sapp.run_command(f"/g {name} {description}".strip(),
+                                               show_errors=False)
         if not isinstance(response, OkResponse):
             if isinstance(response, ErrorResponse):
                 error.update(response.error)

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from simplextui.chat.names import InvalidName, validate_display_name
 from simplextui.protocol.chat_events import MAX_FULL_NAME_CHARS
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 __all__ = ["OnboardingScreen"]
 
@@ -40,6 +41,7 @@ class OnboardingScreen(Screen[tuple[str, str] | None]):
                         max_length=MAX_FULL_NAME_CHARS)
             yield Static("", id="onboarding-error")
             yield Button("Start chatting", variant="primary", id="start")
+        yield KeysFooter()  # Ctrl+Q quits, F1 helps (the app hides what needs a profile)
 
     def on_mount(self) -> None:
         blink = getattr(self.app, "blink", True)

@@ -11,7 +11,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Input,
     Label,
     Select,
@@ -27,6 +26,7 @@ from simplextui.protocol.errors import ProtocolError
 from simplextui.tui import keymap
 from simplextui.tui.backend import ping_server
 from simplextui.tui.errors import WorkerErrors
+from simplextui.tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from simplextui.tui.app import SimplexApp
@@ -38,7 +38,7 @@ EMBEDDED_ROW = "embedded"
 
 
 class SettingsScreen(WorkerErrors, Screen[None]):
-    BINDINGS = keymap.bindings("screen")
+    BINDINGS = keymap.bindings("screen") + keymap.quiet("app.contacts", "app.settings")
 
     def __init__(self) -> None:
         super().__init__(id="settings")
@@ -89,7 +89,7 @@ class SettingsScreen(WorkerErrors, Screen[None]):
                 with Horizontal(classes="switch-row"):
                     yield Switch(settings.chat.mark_read, id="mark-read")
                     yield Label("Opening a chat marks it read (sends read receipts)")
-        yield Footer()
+        yield KeysFooter()
 
     def _themes_help(self) -> str:
         """Where the user's own theme files go: the real folder, not a placeholder."""

@@ -174,6 +174,19 @@ class Composer(Vertical):
         yield Static("", id="draft")
         yield ComposerInput(self._completer, blink=self._blink, id="composer-input")
 
+    def on_resize(self) -> None:
+        self._show_placeholder(self._chat_ref)
+
+    def _show_placeholder(self, ref: str | None) -> None:
+        """The hint in the empty composer, shortened rather than cut in a narrow one."""
+        if ref is None:
+            placeholder = "Type a command (/help), or @name message"
+        else:
+            placeholder = f"Message {ref} — Enter sends, Ctrl+J new line, /help for commands"
+            if self.size.width and len(placeholder) + 2 > self.size.width:
+                placeholder = f"Message {ref} — Enter sends, Ctrl+J new line"
+        self.input.placeholder = Content(placeholder)  # a name with brackets is not markup
+
     @property
     def unsent(self) -> dict[str, str]:
         """Text typed but not sent in chats other than the open one, by chat reference."""
@@ -189,9 +202,7 @@ class Composer(Vertical):
         Unsent text stays with its chat (as in any messenger): switching away keeps it, coming
         back brings it back, so nothing typed for one chat is sent to another.
         """
-        placeholder = (f"Message {ref} — Enter sends, Ctrl+J new line, /help for commands"
-                       if ref else "Type a command (/help), or @name message")
-        self.input.placeholder = Content(placeholder)  # a name with brackets is not markup
+        self._show_placeholder(ref)
         if ref == self._chat_ref:
             return
         self.cancel_draft()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -162,7 +163,8 @@ class ChatItem(Base):
     # the author of a received group message (NULL: sent by this user, or a direct chat)
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("chat_group_members.id", ondelete="SET NULL"))
-    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)  # came via the introducer
+    # came via the introducer (the server default: rows from before migration 0002)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # "msg", or "event" for a notice line (member_id: the member it is about; None: this user)
     kind: Mapped[str] = mapped_column(String(8), default=ItemKind.MSG, server_default="msg")
     # received as group history from the inviter (sent before this user joined)

@@ -1,20 +1,22 @@
 """Opening the client's SQLite database: engine settings and migrations at open.
 
 ``open_database(path)`` creates or upgrades the schema with Alembic (the revisions under
-``simplextui/store/migrations/versions``) before returning, so every caller sees the current
-schema. The engine runs SQLite in WAL mode with ``synchronous=NORMAL`` (durable at each
-checkpoint, safe against corruption) and with foreign keys enforced.
+``simplextui/store/migrations/versions``; a new database is built from the models and stamped,
+see ``build_or_migrate``) before returning, so every caller sees the current schema. The
+engine runs SQLite in WAL mode with ``synchronous=NORMAL`` (durable at each checkpoint, safe
+against corruption) and with foreign keys enforced.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,6 +30,7 @@ from simplextui.store.base import Base
 __all__ = [
     "MIGRATIONS_DIR",
     "Database",
+    "build_or_migrate",
     "load_models",
     "open_database",
     "run_migrations",
@@ -79,15 +82,49 @@ def create_engine_for(path: Path | str) -> AsyncEngine:
     return engine
 
 
-def run_migrations(connection: Connection, revision: str = "head") -> None:
-    """Upgrade the database on ``connection`` to ``revision`` (synchronous; use run_sync)."""
-    from alembic import command
+def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    return config
+
+
+def run_migrations(connection: Connection, revision: str = "head") -> None:
+    """Upgrade the database on ``connection`` to ``revision`` (synchronous; use run_sync)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(connection), revision)
+
+
+def build_or_migrate(connection: Connection) -> None:
+    """Bring the database on ``connection`` to the newest revision (synchronous).
+
+    A new, empty database gets the tables straight from the models, stamped with the newest
+    revision: the schema every migration in turn would make (``tests/store/test_db.py``
+    compares the two, column by column and index by index), for a sixth of the cost (0.1 s
+    against 0.6 s here, paid at every first start and by every user a test makes). A database
+    with tables is migrated.
+    """
+    from alembic.migration import MigrationContext
+
+    if inspect(connection).get_table_names():
+        run_migrations(connection)
+        return
+    Base.metadata.create_all(connection)
+    MigrationContext.configure(connection).stamp(_scripts(), "head")
+
+
+@functools.cache
+def _scripts() -> Any:
+    """The migration scripts, read once per process (reading them is most of a stamp's cost)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config)
 
 
 _migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -120,7 +157,7 @@ async def open_database(path: Path, *, create_all: bool = False) -> Database:
                 await conn.run_sync(Base.metadata.create_all)
             else:
                 async with _migration_lock():
-                    await conn.run_sync(run_migrations)
+                    await conn.run_sync(build_or_migrate)
     except BaseException:
         await engine.dispose()
         raise

@@ -234,12 +234,14 @@ async def test_a_queue_made_for_a_failed_creation_is_deleted(server: EmbeddedSer
     assert live_queues(server) == before
 
 
-async def test_a_join_nobody_retried_is_abandoned_at_a_later_start(make_server: Any,
-                                                                   make_peer: MakePeer) -> None:
+async def _failed_accept(make_server: Any, make_peer: MakePeer, **config: Any
+                         ) -> tuple[Any, Any, ConnectionRequest, bytes]:
+    """Alice accepts bob's request while bob's server is down: the accept fails and her join
+    is saved. (alice, her server, the request, the recipient id of the queue she made)."""
     from simplextui.transport import RecipientQueue
 
     alices_server, bobs_server = await make_server("alice-srv"), await make_server("bob-srv")
-    alice = await make_peer("alice", [alices_server.address], config=fast_config(join_keep=0.0))
+    alice = await make_peer("alice", [alices_server.address], config=fast_config(**config))
     bob = await make_peer("bob", [bobs_server.address])
     await bob.a.join(await alice.a.create_address(), b"bob")
     request = await alice.wait_event(ConnectionRequest, T)
@@ -249,7 +251,12 @@ async def test_a_join_nobody_retried_is_abandoned_at_a_later_start(make_server: 
     assert alice.db is not None
     async with alice.db.session() as s:
         creds = (await s.execute(select(AgentPendingJoin.rcv))).scalar_one()
-    made = RecipientQueue.from_dict(creds).recipient_id
+    return alice, alices_server, request, RecipientQueue.from_dict(creds).recipient_id
+
+
+async def test_a_join_nobody_retried_is_abandoned_at_a_later_start(make_server: Any,
+                                                                   make_peer: MakePeer) -> None:
+    alice, alices_server, _, made = await _failed_accept(make_server, make_peer, join_keep=0.0)
     assert made in live_queues(alices_server)
 
     await alice.restart()  # kept for 0 s: abandoned
@@ -308,20 +315,7 @@ async def test_a_clean_up_failing_for_longer_than_kept_is_dropped(server: Embedd
 
 async def test_rejecting_a_request_whose_accept_failed_abandons_the_join(
         make_server: Any, make_peer: MakePeer) -> None:
-    from simplextui.transport import RecipientQueue
-
-    alices_server, bobs_server = await make_server("alice-srv"), await make_server("bob-srv")
-    alice = await make_peer("alice", [alices_server.address])
-    bob = await make_peer("bob", [bobs_server.address])
-    await bob.a.join(await alice.a.create_address(), b"bob")
-    request = await alice.wait_event(ConnectionRequest, T)
-    await bobs_server.stop()
-    with pytest.raises(AgentError, match="unreachable"):
-        await asyncio.wait_for(alice.a.accept_request(request.request_id, b"alice"), T)
-    assert alice.db is not None
-    async with alice.db.session() as s:
-        creds = (await s.execute(select(AgentPendingJoin.rcv))).scalar_one()
-    made = RecipientQueue.from_dict(creds).recipient_id
+    alice, alices_server, request, made = await _failed_accept(make_server, make_peer)
 
     await alice.a.reject_request(request.request_id)  # changed her mind
     assert await count(alice, AgentPendingJoin) == 0

@@ -88,7 +88,7 @@ async def group_info(pilot: Pilot[Any]) -> None:
 
 async def group_link(pilot: Pilot[Any]) -> None:
     await group_info(pilot)
-    pilot.app.push_screen(GroupLinkDialog("teaparty", sample_group_link()))
+    pilot.app.push_screen(GroupLinkDialog("teaparty", sample_group_link(), "member"))
     await settle(pilot)
 
 

@@ -154,6 +154,16 @@ async def test_group_link_dialog_shows_and_changes_the_role_the_link_grants(
         await settle(pilot)
         assert isinstance(app.screen, GroupLinkDialog)
         assert app.screen.role == "member"
+        # opened without its role (read from the database meanwhile): the picker's first
+        # value must not be taken for a change
+        await pilot.press("escape")
+        await app.run_command("/set link role #team observer")
+        link = shown_link.link  # type: ignore[union-attr]
+        app.push_screen(GroupLinkDialog("team", link))
+        await settle(pilot)
+        assert isinstance(app.screen, GroupLinkDialog) and app.screen.role == "observer"
+        again = await app.run_command("/show link #team", publish=False)
+        assert getattr(again, "role", None) == "observer"
 
 
 def shown(app: Any, widget: Any) -> str:

@@ -103,8 +103,11 @@ class GroupLinkDialog(WorkerErrors, ModalScreen[None]):
     async def _set_role(self, event: Select.Changed) -> None:
         """With a link: the role picked is the role it grants from now on."""
         role = str(event.value)
-        if self.link is None or role == self.role or event.value != event.select.value:
-            return  # no link yet, no change, or a stale event (the value set on mount)
+        if self.link is None or self.role is None or role == self.role \
+                or event.value != event.select.value:
+            # no link yet, its role not read yet (the picker's first value is not a choice),
+            # no change, or a stale event (the value set on mount)
+            return
         response = await self.sapp.run_command(f"/set link role #{self.group} {role}")
         if isinstance(response, ErrorResponse):
             self._show(self.link, self.role)  # back to what it grants

@@ -29,6 +29,26 @@ def no_user_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+def snap_compare(snap_compare: Any) -> Any:
+    """The plugin's ``snap_compare``, which after ``run_before`` also waits until two renders
+    a little apart agree: on a loaded machine a refresh still under way (a table refilled
+    before its columns are measured again) could otherwise be captured."""
+    def compare(app: Any, *, run_before: Any = None, **options: Any) -> bool:
+        async def steady(pilot: Pilot[Any]) -> None:
+            if run_before is not None:
+                await run_before(pilot)
+            previous = None
+            for _ in range(40):
+                await pilot.pause(0.05)
+                current = pilot.app.export_screenshot()
+                if current == previous:
+                    return
+                previous = current
+        return bool(snap_compare(app, run_before=steady, **options))
+    return compare
+
+
 def test_onboarding(snap_compare: Any, tmp_path: Path) -> None:
     app = sample_app(tmp_path, seed=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)

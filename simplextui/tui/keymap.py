@@ -27,6 +27,7 @@ class KeyAction:
     description: str
     show: bool = False
     priority: bool = False
+    label: str = ""  # shorter words for the footer (the help screen shows ``description``)
 
     @property
     def scope(self) -> str:
@@ -71,7 +72,8 @@ KEYS: tuple[KeyAction, ...] = (
     KeyAction("chat.delete", "d,delete", "delete", "Delete", show=True),
     KeyAction("chat.react", "plus,a", "react", "React", show=True),
     KeyAction("chat.copy", "y,c", "copy", "Copy", show=True),
-    KeyAction("chat.compose", "escape,i", "compose", "Back to the composer"),
+    KeyAction("chat.compose", "escape,i", "compose", "Back to the composer", show=True,
+              label="Write"),
     KeyAction("composer.send", "enter", "send", "Send"),
     KeyAction("composer.newline", "shift+enter,ctrl+j,alt+enter", "newline", "New line"),
     KeyAction("composer.complete", "tab", "complete", "Complete a command or name"),
@@ -100,15 +102,19 @@ BY_ID = {k.id: k for k in KEYS}
 
 def bindings(scope: str) -> list[BindingType]:
     """The Textual bindings of one scope (each with its stable id)."""
-    return [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority, id=k.id)
+    return [Binding(k.keys, k.action, k.label or k.description, show=k.show,
+                    priority=k.priority, id=k.id)
             for k in KEYS if k.scope == scope]
 
 
 def quiet(*ids: str) -> list[BindingType]:
-    """App keys a screen keeps working but leaves out of its footer (so that the screen's own
-    keys fit in 80 columns): the same ids, so a user's keymap moves them too."""
-    return [Binding(BY_ID[i].keys, f"app.{BY_ID[i].action}", BY_ID[i].description, show=False,
-                    id=i) for i in ids]
+    """App (or main screen) keys a screen or widget keeps working but leaves out of its footer
+    (so that its own keys fit in 80 columns): the same ids, so a user's keymap moves them too."""
+    def target(k: KeyAction) -> str:
+        return f"{'app' if k.scope == 'app' else 'screen'}.{k.action}"
+
+    return [Binding(BY_ID[i].keys, target(BY_ID[i]), BY_ID[i].description, show=False, id=i)
+            for i in ids]
 
 
 def effective_keys(action: KeyAction, keymap: Mapping[str, str]) -> str:

@@ -215,12 +215,36 @@ async def test_a_new_one_time_link_is_shown_with_its_copy_button_at_80x24(
         title = app.screen.query_one("#invite .section", Label)
         assert shown(app, title) == "One-time invitation link"  # wrapped, not cut
         await pilot.press("enter")  # Create a one-time link
-        await settle(pilot)
         copy = app.screen.query_one("#copy-link", Button)
-        assert app.focused is copy
+        # once the link is made and laid out, the button is focused and scrolled into view
+        await until(lambda: app.focused is copy and copy.region.y > 0
+                    and copy.region.bottom <= 23, pilot, 20.0)
         assert copy.region.y > 0 and copy.region.bottom <= 23  # on screen, above the footer
         paste = app.screen.query_one("#paste-link", Input)
         assert paste.region.width >= 20  # beside the QR code: above its button, not crushed
+
+
+async def test_selecting_messages_footer_fits_80_columns(tmp_path: Path) -> None:
+    """Selecting messages (Esc from the composer): the message keys, the way back to writing,
+    Quit and Help fit in 80 columns; the keys left out of the footer still work."""
+    app = await sample_app_async(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "up")
+        await settle(pilot)
+        await footer_text(pilot)  # the footer recomposes after the focus moved
+        footer = screen_text(app).splitlines()[-1]
+        for hint in ("esc Write", "r Reply", "d Delete", "y Copy", "^q Quit", "f1 Help"):
+            assert hint in footer, footer
+        await pilot.press("f2")  # not shown, still there
+        await settle(pilot)
+        assert isinstance(app.screen, ContactsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "conversation"  # still selecting
+        await pilot.press("escape")  # Esc: back to writing
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "composer-input"
 
 
 async def test_composer_hint_is_shortened_not_cut_in_80_columns(tmp_path: Path) -> None:

@@ -242,12 +242,20 @@ class ContactsScreen(WorkerErrors, Screen[None]):
             self._set_address(response.link)
             self.show_tab("address")
 
-    def _focus_copy(self) -> None:
+    def _focus_copy(self, attempt: int = 0) -> None:
+        """Focus Copy and scroll it into view (with the link just above it) once the new link
+        is laid out: checked again after each refresh, because on a busy machine the layout
+        can take more than one (a scroll made before it lands in the wrong place)."""
         copy = self.query_one("#copy-link", Button)
-        copy.focus(scroll_visible=False)
-        # once the new link is laid out: its button in view (and the link just above it)
-        self.call_after_refresh(self.query_one("#invite VerticalScroll").scroll_to_widget,
-                                copy, animate=False)
+        if attempt == 0:
+            copy.focus(scroll_visible=False)
+        scroller = self.query_one("#invite VerticalScroll")
+        if copy.region.height and scroller.region.contains_region(copy.region):
+            return
+        if copy.region.height:
+            scroller.scroll_to_widget(copy, animate=False, immediate=True)
+        if attempt < 40:  # at most 2 s
+            self.set_timer(0.05, lambda: self._focus_copy(attempt + 1))
 
     # --- invitation links -------------------------------------------------------------------
 

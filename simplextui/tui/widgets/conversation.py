@@ -62,7 +62,10 @@ class _Chat:
 class Conversation(WorkerErrors, ScrollView, can_focus=True):
     """Messages of the open chat; select one (↑/↓ or click) to reply, edit, delete, react."""
 
-    BINDINGS: ClassVar[Any] = keymap.bindings("chat")
+    # selecting messages: their keys, how to get back to writing, Quit and Help fit 80 columns
+    BINDINGS: ClassVar[Any] = [*keymap.bindings("chat"),
+                               *keymap.quiet("app.contacts", "app.settings", "main.find_chat",
+                                             "main.info")]
     COMPONENT_CLASSES: ClassVar[Any] = {
         "conversation--time", "conversation--me", "conversation--peer",
         "conversation--text", "conversation--meta", "conversation--quote",

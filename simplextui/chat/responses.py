@@ -55,6 +55,7 @@ class LinkResponse(_Response):
     kind: str  # "invitation" | "address" | "group"
     link: str
     role: str | None = None  # a group link's: the role it grants (member | observer)
+    group: str | None = None  # a group link's: the group's local name
 
 
 @dataclass(frozen=True, slots=True)

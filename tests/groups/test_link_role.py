@@ -34,14 +34,15 @@ async def test_the_link_role_changes_for_the_next_joiner(make_user: Any) -> None
     alice, bob, carol = [await make_user(n) for n in ("alice", "bob", "carol")]
     await ok(alice[0], "/g team")
     created = await ok(alice[0], "/create link #team")
-    assert isinstance(created, LinkResponse) and created.role == "member"
+    assert isinstance(created, LinkResponse) and (created.role, created.group) == (
+        "member", "team")
     link = created.link
     assert (await _link(alice, "team")).role == "member"
 
     changed = await ok(alice[0], "/set link role #team observer")
     assert isinstance(changed, OkResponse) and "now grants observer" in (changed.message or "")
     shown = await _link(alice, "team")
-    assert (shown.link, shown.role) == (link, "observer")  # the same link
+    assert (shown.link, shown.role, shown.group) == (link, "observer", "team")  # same link
     assert (await _record(bob, link)).role.value == "observer"
 
     joined = await ok(bob[0], f"/c {link}")

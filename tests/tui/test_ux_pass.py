@@ -164,6 +164,21 @@ async def test_group_link_dialog_shows_and_changes_the_role_the_link_grants(
         assert isinstance(app.screen, GroupLinkDialog) and app.screen.role == "observer"
         again = await app.run_command("/show link #team", publish=False)
         assert getattr(again, "role", None) == "observer"
+        # typed while another chat is open: still the dialog of the group named
+        while len(app.screen_stack) > 1:
+            app.pop_screen()
+        await settle(pilot)
+        await app.run_command("/g other")
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.open_chat("#other")
+        await settle(pilot)
+        assert main.current_chat == "#other"
+        await pilot.press(*"/show link #team", "enter")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, GroupLinkDialog)
+        assert (dialog.group, dialog.link, dialog.role) == ("team", link, "observer")
 
 
 def shown(app: Any, widget: Any) -> str:

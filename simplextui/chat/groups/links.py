@@ -124,7 +124,7 @@ class GroupLinks:
             with contextlib.suppress(AgentError):
                 await delete_record(self.ctx.agent, address_id)
             raise
-        return LinkResponse("group", uri, role=cmd.role.value)
+        return LinkResponse("group", uri, role=cmd.role.value, group=g)
 
     async def show(self, cmd: lc.ShowGroupLink) -> ChatResponse:
         group = await self._group(cmd.group)
@@ -133,7 +133,7 @@ class GroupLinks:
         g = group.local_name
         if row is None:
             raise ChatError(f"#{g} has no group link (/create link #{g} creates one)")
-        return LinkResponse("group", row.link, role=row.role)
+        return LinkResponse("group", row.link, role=row.role, group=g)
 
     async def set_role(self, cmd: lc.SetGroupLinkRole) -> ChatResponse:
         """Change the role the link grants: its record first (what joiners read), then the

@@ -382,7 +382,7 @@ class MainScreen(WorkerErrors, Screen[None]):
         from simplextui.tui.screens.group_info import GroupInfoScreen
 
         key = self.current_chat
-        group = key[1:] if key is not None and is_group_key(key) else None
+        group = response.group or (key[1:] if key is not None and is_group_key(key) else None)
         if group is None:
             from simplextui.tui.screens.dialogs import TextDialog
 

@@ -11,19 +11,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
 from sqlalchemy.dialects import sqlite
 
+from simplextui.chat.groups.resend import unsent_group_query
 from simplextui.chat.resend import unsent_query
-from simplextui.store.chat_models import (
-    ChatItem,
-    Direction,
-    Group,
-    GroupDelivery,
-    GroupStatus,
-    ItemKind,
-    ItemStatus,
-)
 from simplextui.store.db import open_database
 
 
@@ -49,12 +40,7 @@ async def test_direct_resend_reads_an_index(tmp_path: Path) -> None:
 
 
 async def test_pending_group_items_are_found_by_the_unsent_index(tmp_path: Path) -> None:
-    """The query of the group resend (chat/groups/resend.py, the groups' own module), as
-    written there: SQLite reads ``ix_chat_items_unsent``."""
-    query = (select(ChatItem.id).join(Group, ChatItem.group_id == Group.id).where(
-        ChatItem.direction == Direction.SND, ChatItem.status == ItemStatus.PENDING,
-        ChatItem.kind == ItemKind.MSG, ChatItem.deleted.is_(False),
-        Group.status == GroupStatus.CONNECTED,
-        ~exists().where(GroupDelivery.item_id == ChatItem.id)).order_by(ChatItem.id))
-    steps = plan(await migrated(tmp_path), query)
+    """The query of the group resend (chat/groups/resend.py): SQLite reads
+    ``ix_chat_items_unsent``."""
+    steps = plan(await migrated(tmp_path), unsent_group_query())
     assert any("USING INDEX ix_chat_items_unsent" in step for step in steps), steps

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 
 from simplextui.chat.context import ChatContext
 from simplextui.chat.groups import store as gq
@@ -30,22 +30,27 @@ from simplextui.store.chat_models import (
     ItemStatus,
 )
 
-__all__ = ["resend_unsent_group_items"]
+__all__ = ["resend_unsent_group_items", "unsent_group_query"]
 
 log = logging.getLogger("simplextui.chat.groups")
+
+
+def unsent_group_query() -> Select[ChatItem, Group]:
+    """The committed, never-sent messages of active groups, oldest first (read through the
+    partial index ``ix_chat_items_unsent``: its terms are in the WHERE)."""
+    return (select(ChatItem, Group).join(Group, ChatItem.group_id == Group.id).where(
+        ChatItem.direction == Direction.SND, ChatItem.status == ItemStatus.PENDING,
+        ChatItem.kind == ItemKind.MSG, ChatItem.deleted.is_(False),
+        Group.status == GroupStatus.CONNECTED,
+        ~exists().where(GroupDelivery.item_id == ChatItem.id))
+        .order_by(ChatItem.id))
 
 
 async def resend_unsent_group_items(ctx: ChatContext) -> int:
     """Send every committed, never-sent group message to the members connected now; how
     many messages."""
     async with ctx.db.session() as s:
-        rows = (await s.execute(
-            select(ChatItem, Group).join(Group, ChatItem.group_id == Group.id).where(
-                ChatItem.direction == Direction.SND, ChatItem.status == ItemStatus.PENDING,
-                ChatItem.kind == ItemKind.MSG, ChatItem.deleted.is_(False),
-                Group.status == GroupStatus.CONNECTED,
-                ~exists().where(GroupDelivery.item_id == ChatItem.id))
-            .order_by(ChatItem.id))).all()
+        rows = (await s.execute(unsent_group_query())).all()
     deliveries = deliveries_of(ctx)
     sent_count = 0
     for item, group in rows:

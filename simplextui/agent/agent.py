@@ -350,7 +350,7 @@ class Agent:
                 except Exception:
                     log.exception("sending receipts of %s failed; retrying", conn_id)
                     self._receipts_due.add(conn_id)
-                    delay = self._outbox.backoff(failures)
+                    delay = self._ctx.retry_delay(failures)
                     failures += 1
                 else:
                     delay, failures = self.config.receipt_delay, 0

@@ -72,7 +72,7 @@ class Cleaner:
                 failures = 0
             except Exception:  # the database: try again later, the rows are kept
                 log.exception("server clean-up round failed; retrying")
-                later = time.time() + self._backoff(failures)
+                later = time.time() + self._ctx.retry_delay(failures)
                 failures += 1
             if later is None and self._wake.is_set():
                 continue
@@ -121,17 +121,12 @@ class Cleaner:
                             row.kind, row.server, row.attempts + 1)
                 done.append(row.id)
             else:
-                retry.append((row.id, now + self._backoff(row.attempts)))
+                retry.append((row.id, now + self._ctx.retry_delay(row.attempts)))
 
         def record(c: Connection) -> None:
             repo.finish_cleanups(c, done, retry)
 
         await self._ctx.write(record)
-
-    def _backoff(self, attempts: int) -> float:
-        cfg = self._ctx.config
-        delay = min(cfg.retry_cap, cfg.retry_base * 2 ** min(attempts, 30))
-        return delay * self._ctx.rng.uniform(0.5, 1.0)
 
     async def _attempt(self, row: Any) -> bool:
         """True when the row is done with (done, gone already, or never possible)."""

@@ -133,6 +133,13 @@ class AgentContext:
 
     # ---------------------------------------------------------------------- servers
 
+    def retry_delay(self, attempts: int) -> float:
+        """How long to wait before retrying after ``attempts`` failures: doubling from
+        ``retry_base`` up to ``retry_cap``, jittered to half of that at the least (outbox rows,
+        receipts and server clean-ups alike)."""
+        delay = min(self.config.retry_cap, self.config.retry_base * 2 ** min(attempts, 30))
+        return delay * self.rng.uniform(0.5, 1.0)
+
     def choose_server(self) -> ServerAddress:
         if not self.servers:
             raise AgentError("no queue servers are configured")

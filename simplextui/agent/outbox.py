@@ -90,11 +90,6 @@ class Outbox:
             sq = self._senders[key] = SenderQueue.from_dict(item.creds)
         return sq
 
-    def backoff(self, attempts: int) -> float:
-        cfg = self._ctx.config
-        delay = min(cfg.retry_cap, cfg.retry_base * 2 ** min(attempts, 30))
-        return delay * self._ctx.rng.uniform(0.5, 1.0)
-
 
 class _Worker:
     def __init__(self, outbox: Outbox, server: str) -> None:
@@ -256,7 +251,7 @@ class _Worker:
                     if item.kind == "INFO":
                         connected.append(item.conn_id)
         quota_retry = self._ctx.config.quota_retry
-        backoff = self._outbox.backoff
+        backoff = self._ctx.retry_delay
 
         closing = {item.conn_id for item in selected} & self._ctx.closing
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.chat.clock import now_ms
+from simplextui.chat.groups import store as gq
 from simplextui.protocol.chat_events import (
     ChatEventError,
     ChatMessage,
@@ -38,13 +39,8 @@ async def keep_early(s: AsyncSession, group_id: int, sender: GroupMember,
                            sender_id=sender.id, body=encode_chat_message(message),
                            created_at=now_ms()))
     await s.flush()
-    count = (await s.scalar(select(func.count()).select_from(GroupEarlyChange).where(
-        GroupEarlyChange.sender_id == sender.id))) or 0
-    if count > MAX_EARLY:
-        oldest = select(GroupEarlyChange.id).where(
-            GroupEarlyChange.sender_id == sender.id).order_by(
-            GroupEarlyChange.id).limit(count - MAX_EARLY)
-        await s.execute(delete(GroupEarlyChange).where(GroupEarlyChange.id.in_(oldest)))
+    await gq.keep_newest(s, GroupEarlyChange, GroupEarlyChange.sender_id == sender.id,
+                         MAX_EARLY)
 
 
 async def has_early(s: AsyncSession, group_id: int, author_member_id: str, msg_id: str

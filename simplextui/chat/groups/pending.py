@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from simplextui.agent.errors import AgentError
 from simplextui.chat.clock import now_ms
 from simplextui.chat.context import ChatContext
+from simplextui.chat.groups import store as gq
 from simplextui.protocol.chat_events import ChatMessage, encode_chat_message
 from simplextui.store.chat_models import GroupMember, GroupPendingMessage, MemberStatus
 
@@ -47,14 +48,8 @@ async def keep_pending(s: AsyncSession, group_id: int, message: ChatMessage) -> 
                                   shared_msg_id=message.msg_id, body=body, created_at=now))
     await s.flush()
     for member_id in waiting:
-        count = (await s.execute(select(func.count()).where(
-            GroupPendingMessage.member_id == member_id))).scalar_one()
-        if count > MAX_PENDING:
-            oldest = select(GroupPendingMessage.id).where(
-                GroupPendingMessage.member_id == member_id).order_by(
-                GroupPendingMessage.id).limit(count - MAX_PENDING)
-            await s.execute(delete(GroupPendingMessage).where(
-                GroupPendingMessage.id.in_(oldest)))
+        await gq.keep_newest(s, GroupPendingMessage, GroupPendingMessage.member_id == member_id,
+                             MAX_PENDING)
     return len(waiting)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,3 +225,12 @@ async def last_messages(s: AsyncSession, group_id: int, count: int
     rows.reverse()
     return rows
 
+
+
+async def keep_newest(s: AsyncSession, model: Any, where: ColumnElement[bool], keep: int) -> None:
+    """Delete the oldest rows of ``model`` matching ``where`` beyond the newest ``keep`` (the
+    bound of what a peer can make this user store: pending copies, early changes)."""
+    count = (await s.scalar(select(func.count()).select_from(model).where(where))) or 0
+    if count > keep:
+        oldest = select(model.id).where(where).order_by(model.id).limit(count - keep)
+        await s.execute(delete(model).where(model.id.in_(oldest)))

@@ -38,20 +38,15 @@ from simplextui.agent.sealing import (
     seal_user_data,
 )
 from simplextui.crypto.errors import CryptoError
-from simplextui.crypto.queue_auth import KeyPair, derive_sender_key
 from simplextui.crypto.ratchet import Ratchet
 from simplextui.crypto.x3dh import InvitationParams, InviterKeys, JoinParams, joiner_agree
 from simplextui.protocol import agent as wire
-from simplextui.protocol import queue
-from simplextui.protocol.address import ServerAddress
 from simplextui.protocol.errors import ErrorCode, ProtocolError
 from simplextui.protocol.links import Link, LinkError, LinkKind, expect_kind, parse_link
 from simplextui.protocol.queue import ID_SIZE, QueueMode
 from simplextui.transport import (
     LinkOwner,
-    QueueClient,
     RecipientQueue,
-    Request,
     SenderQueue,
     ServerError,
     ServerUnreachable,
@@ -73,31 +68,6 @@ def _network_error(exc: TransportError, what: str) -> AgentError:
     if isinstance(exc, ServerUnreachable):
         return AgentError(f"{what}: the server is unreachable ({exc})")
     return AgentError(f"{what}: {exc}")
-
-
-def _new_sender(server: ServerAddress, sender_id: bytes, server_sender_key: bytes
-                ) -> SenderQueue:
-    """Our sender credentials for an invitation's queue: a new key pair and the MAC key
-    it shares with the server's sender key."""
-    keypair = KeyPair.generate()
-    try:
-        secret = keypair.exchange(server_sender_key)
-    except ValueError:
-        raise AgentError("the invitation's queue key is malformed") from None
-    return SenderQueue(sender_id, server, keypair, derive_sender_key(secret))
-
-
-async def _skey(client: QueueClient, sender: SenderQueue) -> None:
-    """SKEY with ``sender``'s key (the transport's ``secure_queue`` makes a new key each
-    time; a retry must send the stored one)."""
-    assert sender.sender_keypair is not None and sender.sender_mac_key is not None
-    [response] = await client.run([Request(
-        sender.sender_id, queue.SecureQueue(sender.sender_keypair.public),
-        sender.sender_mac_key)])
-    if isinstance(response, queue.Err):
-        raise ServerError(response.code)
-    if not isinstance(response, queue.Ok):
-        raise TransportError(f"expected OK to SKEY, the server answered {response!r}")
 
 
 def _zero_state() -> dict[str, object]:
@@ -285,7 +255,11 @@ class Handshake:
                 row = None
         if row is None:
             assert invited.server_sender_key is not None
-            sender = _new_sender(invited.server, sender_id, invited.server_sender_key)
+            try:
+                sender = self._ctx.client(invited.server).new_sender(
+                    sender_id, invited.server_sender_key)
+            except ProtocolError:
+                raise AgentError("the invitation's queue key is malformed") from None
             rq = await self._new_queue()
             try:
                 join_id = await self._ctx.write(lambda c: repo.insert_join(
@@ -295,7 +269,7 @@ class Handshake:
                 await self.abandon([rq])
                 raise
         try:
-            await _skey(self._ctx.client(invited.server), sender)
+            await self._ctx.client(invited.server).secure(sender)
         except ServerError as exc:
             if exc.code == ErrorCode.AUTH:
                 await self._ctx.write(lambda c: repo.delete_join(c, join_id, abandon=True))

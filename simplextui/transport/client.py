@@ -196,11 +196,26 @@ class QueueClient:
 
     async def secure_queue(self, sender_id: bytes, server_sender_key: bytes) -> SenderQueue:
         """SKEY: become the one sender of a messaging queue (authenticated by the new key)."""
+        sender = self.new_sender(sender_id, server_sender_key)
+        await self.secure(sender)
+        return sender
+
+    def new_sender(self, sender_id: bytes, server_sender_key: bytes) -> SenderQueue:
+        """Sender credentials for a messaging queue, no request yet: a new key pair and the MAC
+        key it shares with the server's sender key. Raises ProtocolError for a malformed key."""
         keypair = KeyPair.generate()
         mac_key = derive_sender_key(_shared_secret(keypair, server_sender_key))
-        _expect(await self._call(Request(sender_id, queue.SecureQueue(keypair.public), mac_key)),
-                queue.Ok)
         return SenderQueue(sender_id, self.address, keypair, mac_key)
+
+    async def secure(self, sender: SenderQueue) -> None:
+        """SKEY with ``sender``'s key. The same key sent again (a retry whose first answer was
+        lost) is accepted, so credentials kept before the first attempt can be retried."""
+        self._check_server(sender.server)
+        if sender.sender_keypair is None or sender.sender_mac_key is None:
+            raise ValueError("SKEY needs sender credentials with a key pair")
+        _expect(await self._call(Request(
+            sender.sender_id, queue.SecureQueue(sender.sender_keypair.public),
+            sender.sender_mac_key)), queue.Ok)
 
     async def contact_sender(self, sender_id: bytes) -> SenderQueue:
         """Credentials to send (unauthenticated) to a contact-mode queue; no request."""
